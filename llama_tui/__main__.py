@@ -1,0 +1,84 @@
+"""Command line: `llama-tui` (the TUI), `llama-tui ask` (one streamed answer), `--version`.
+
+Textual is imported only when the TUI actually starts, so --help, --version and ask stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+
+
+def _add_server_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--server", metavar="URL", help="llama-server base URL (default: config, else http://127.0.0.1:8080)"
+    )
+    parser.add_argument("--api-key", metavar="KEY", help="API key (default: env LLAMA_API_KEY, else config)")
+    parser.add_argument("--config", metavar="FILE", type=Path, help="config file (default: the user config dir)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="llama-tui",
+        description="A terminal chat client for llama.cpp's llama-server.",
+        epilog="Run `llama-tui ask --help` for the non-interactive command.",
+    )
+    parser.add_argument("--version", action="version", version=f"llama-tui {__version__}")
+    _add_server_args(parser)
+    parser.add_argument("--session", metavar="ID|TITLE", help="open this session (by id or title)")
+    parser.add_argument("--new", action="store_true", help="start with a new session")
+    parser.add_argument(
+        "--data-dir", metavar="DIR", type=Path, help="where sessions are stored (env LLAMA_TUI_DATA_DIR)"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    ask = sub.add_parser(
+        "ask",
+        help="stream one answer to stdout",
+        description="Stream one answer to stdout; speed figures go to stderr. "
+        "Exit codes: 0 ok, 2 usage, 3 server unreachable, 4 server/API error, 130 interrupted.",
+    )
+    _add_server_args(ask)
+    ask.add_argument("prompt", nargs="?", help="the question (default: read stdin)")
+    ask.add_argument(
+        "--template", default=None, help="prompt template: chatml, llama3, ..., raw, server (default: server)"
+    )
+    ask.add_argument("--system", metavar="TEXT", help="system prompt")
+    ask.add_argument("-n", "--n-predict", type=int, metavar="N", help="maximum tokens to generate")
+    ask.add_argument("--temperature", type=float, metavar="T")
+    ask.add_argument("--seed", type=int, metavar="S")
+    ask.add_argument("--json", action="store_true", help="print one JSON object at the end instead of streaming")
+    ask.add_argument("--health", action="store_true", help="print the server's status and model facts, then exit")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "ask":
+        from .ask import run_ask
+
+        return run_ask(args)
+    from .launch import run_tui  # imports Textual
+
+    return run_tui(args)
+
+
+def resolve_server(args: argparse.Namespace) -> tuple[str, str | None, object]:
+    """Server URL, API key and loaded config from CLI > env > config file > defaults."""
+    from .config import load_config
+    from .paths import config_path
+
+    config = load_config(config_path(args.config))
+    url = args.server or config.server_url
+    key = args.api_key or os.environ.get("LLAMA_API_KEY") or config.api_key
+    return url, key, config
+
+
+if __name__ == "__main__":
+    sys.exit(main())

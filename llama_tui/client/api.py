@@ -1,0 +1,387 @@
+"""LlamaCppClient: an async client for llama-server's native HTTP API (aiohttp only)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import aiohttp
+
+from .errors import (
+    ConnectTimeout,
+    LlamaError,
+    ProtocolError,
+    ReadTimeout,
+    ServerUnreachable,
+    StreamCutOff,
+    error_from_response,
+    error_from_stream,
+)
+from .sse import SSEDecoder
+from .types import (
+    Completion,
+    FinalEvent,
+    Health,
+    ModelInfo,
+    ProgressEvent,
+    Props,
+    Slot,
+    StreamEvent,
+    Token,
+    TokenEvent,
+    parse_metrics,
+)
+
+T = TypeVar("T")
+
+# /completion fields that llama-server documents; anything passed to stream_completion goes
+# through as is (the server ignores what it does not know), this list is for documentation and
+# for tools that want to validate names.
+COMPLETION_PARAMS = frozenset(
+    """temperature dynatemp_range dynatemp_exponent top_k top_p min_p n_predict n_indent n_keep
+    stop typical_p repeat_penalty repeat_last_n presence_penalty frequency_penalty dry_multiplier
+    dry_base dry_allowed_length dry_penalty_last_n dry_sequence_breakers xtc_probability
+    xtc_threshold mirostat mirostat_tau mirostat_eta grammar json_schema seed ignore_eos
+    logit_bias n_probs min_keep t_max_predict_ms id_slot cache_prompt return_tokens samplers
+    timings_per_token post_sampling_probs response_fields lora return_progress image_data
+    top_n_sigma n_cmpl chat_format reasoning_format""".split()
+)
+
+
+class LlamaCppClient:
+    """One aiohttp session to one llama-server. Use as `async with LlamaCppClient(url) as c:`.
+
+    Streams have no total timeout (a 20-minute generation is fine); `connect_timeout` bounds
+    connecting and `read_timeout` bounds silence between bytes. Requests are retried (at most
+    `max_retries` times, jittered exponential backoff, honouring Retry-After up to 120 s) only for
+    connection failures, 429 and 5xx, and only before any byte of a response has been read.
+    """
+
+    def __init__(
+        self,
+        base_url: str = "http://127.0.0.1:8080",
+        api_key: str | None = None,
+        *,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 300.0,
+        max_retries: int = 2,
+        backoff_base: float = 0.5,
+        retry_after_cap: float = 120.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.api_key = api_key
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.max_retries = max_retries
+        self.backoff_base = backoff_base
+        self.retry_after_cap = retry_after_cap
+        self._sleep = sleep
+        self._session: aiohttp.ClientSession | None = None
+        self._props: Props | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def __aenter__(self) -> LlamaCppClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            timeout = aiohttp.ClientTimeout(total=None, sock_connect=self.connect_timeout, sock_read=self.read_timeout)
+            headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+            # auto_decompress off is not needed: llama-server does not compress.
+            self._session = aiohttp.ClientSession(timeout=timeout, headers=headers)
+        return self._session
+
+    def __repr__(self) -> str:  # never show the key
+        return f"LlamaCppClient({self.base_url!r}, api_key={'***' if self.api_key else None})"
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _backoff(self, attempt: int, error: LlamaError) -> float:
+        wanted: object = getattr(error, "retry_after", None)
+        if isinstance(wanted, (int, float)):
+            return min(float(wanted), self.retry_after_cap)
+        return self.backoff_base * (2.0**attempt) * random.uniform(0.5, 1.5)
+
+    async def _with_retries(self, attempt_fn: Callable[[], Awaitable[T]], retries: int | None) -> T:
+        limit = self.max_retries if retries is None else retries
+        attempt = 0
+        while True:
+            try:
+                return await attempt_fn()
+            except LlamaError as error:
+                if not error.retryable or attempt >= limit:
+                    raise
+                await self._sleep(self._backoff(attempt, error))
+                attempt += 1
+
+    async def _open(self, method: str, path: str, *, json_body: Any = None) -> aiohttp.ClientResponse:
+        """Send a request and return the response once its status is 2xx; map every failure
+        before that point to a typed error (the response is closed on error)."""
+        url = self.base_url + path
+        try:
+            resp = await self._http().request(method, url, json=json_body)
+        except aiohttp.ConnectionTimeoutError as e:
+            raise ConnectTimeout(f"could not connect to {self.base_url} within {self.connect_timeout:g}s") from e
+        except (TimeoutError, aiohttp.SocketTimeoutError) as e:
+            raise ReadTimeout(f"{self.base_url} did not answer within {self.read_timeout:g}s") from e
+        except aiohttp.InvalidURL as e:
+            raise ServerUnreachable(f"invalid server URL {self.base_url!r}") from e
+        except (aiohttp.ClientConnectionError, OSError) as e:
+            raise ServerUnreachable(f"cannot reach llama-server at {self.base_url}: {_reason(e)}") from e
+        if resp.status < 300:
+            return resp
+        try:
+            text = await resp.text(errors="replace")
+        except (TimeoutError, aiohttp.ClientError):
+            text = ""
+        finally:
+            resp.release()
+        try:
+            body: Any = json.loads(text) if text else None
+        except ValueError:
+            body = text
+        raise error_from_response(resp.status, body, resp.headers)
+
+    async def _json(self, method: str, path: str, json_body: Any = None, *, retries: int | None = None) -> Any:
+        async def attempt() -> Any:
+            resp = await self._open(method, path, json_body=json_body)
+            try:
+                text = await resp.text(errors="replace")
+            except (TimeoutError, aiohttp.SocketTimeoutError) as e:
+                raise ReadTimeout(f"{self.base_url}{path} went silent mid-response") from e
+            except aiohttp.ClientError as e:
+                raise ServerUnreachable(f"connection lost reading {path}: {_reason(e)}") from e
+            finally:
+                resp.release()
+            try:
+                return json.loads(text)
+            except ValueError as e:
+                raise ProtocolError(f"{path} returned invalid JSON: {text[:200]!r}") from e
+
+        return await self._with_retries(attempt, retries)
+
+    # -- simple endpoints ----------------------------------------------------------------------
+
+    async def health(self) -> Health:
+        """GET /health. Raises ModelLoading (503) while the model loads. Never retried: callers
+        poll it themselves."""
+        data = await self._json("GET", "/health", retries=0)
+        return Health(status=str(data.get("status", "")) if isinstance(data, dict) else "", raw=data)
+
+    async def props(self) -> Props:
+        props = Props.from_json(await self._json("GET", "/props"))
+        self._props = props
+        return props
+
+    async def tokenize(self, text: str, *, with_pieces: bool = False, add_special: bool = False) -> list[Token]:
+        body = {"content": text, "with_pieces": with_pieces, "add_special": add_special}
+        data = await self._json("POST", "/tokenize", body)
+        out: list[Token] = []
+        for item in data.get("tokens", []):
+            if isinstance(item, dict):
+                piece = item.get("piece")
+                out.append(Token(int(item["id"]), bytes(piece) if isinstance(piece, list) else piece))
+            else:
+                out.append(Token(int(item)))
+        return out
+
+    async def detokenize(self, tokens: Sequence[int]) -> str:
+        data = await self._json("POST", "/detokenize", {"tokens": list(tokens)})
+        return str(data.get("content", ""))
+
+    async def apply_template(self, messages: Sequence[Mapping[str, Any]]) -> str:
+        """The model's own chat template applied by the server (POST /apply-template)."""
+        data = await self._json("POST", "/apply-template", {"messages": [dict(m) for m in messages]})
+        return str(data.get("prompt", ""))
+
+    async def slots(self) -> list[Slot]:
+        data = await self._json("GET", "/slots")
+        return [Slot.from_json(s) for s in data] if isinstance(data, list) else []
+
+    async def metrics(self) -> dict[str, float]:
+        """GET /metrics (Prometheus text). NotSupported unless the server runs with --metrics."""
+
+        async def attempt() -> str:
+            resp = await self._open("GET", "/metrics")
+            try:
+                return await resp.text(errors="replace")
+            finally:
+                resp.release()
+
+        return parse_metrics(await self._with_retries(attempt, None))
+
+    async def models(self) -> list[ModelInfo]:
+        data = await self._json("GET", "/models")
+        items = data.get("data", data.get("models", [])) if isinstance(data, dict) else data
+        return [ModelInfo.from_json(m) for m in items or [] if isinstance(m, dict)]
+
+    # -- completion ----------------------------------------------------------------------------
+
+    async def stream_completion(self, prompt: str | Sequence[int | str], **params: Any) -> AsyncIterator[StreamEvent]:
+        """POST /completion with stream=true; yields TokenEvent, ProgressEvent and, last, one
+        FinalEvent. Raises StreamCutOff if the stream ends without `stop: true`. Closing the
+        iterator (or cancelling its task) closes the response, which stops the generation."""
+        body = {**params, "prompt": prompt if isinstance(prompt, str) else list(prompt), "stream": True}
+        t0 = time.perf_counter()
+        resp = await self._with_retries(lambda: self._open("POST", "/completion", json_body=body), None)
+        ttft_ms: float | None = None
+        decoder = SSEDecoder()
+        loads = json.loads
+        try:
+            while True:
+                try:
+                    chunk = await resp.content.readany()
+                except (TimeoutError, aiohttp.SocketTimeoutError) as e:
+                    raise ReadTimeout(f"llama-server sent nothing for {self.read_timeout:g}s (read timeout)") from e
+                except aiohttp.ClientError as e:
+                    raise StreamCutOff(f"connection to llama-server lost mid-stream: {_reason(e)}") from e
+                events = decoder.feed(chunk) if chunk else decoder.close()
+                for ev in events:
+                    try:
+                        data = loads(ev.data)
+                    except ValueError as e:
+                        if ev.data.strip() == "[DONE]":
+                            continue
+                        raise ProtocolError(f"malformed event from llama-server: {ev.data[:200]!r}") from e
+                    if ev.event == "error" or (isinstance(data, dict) and "error" in data):
+                        raise error_from_stream(data)
+                    if not isinstance(data, dict):
+                        raise ProtocolError(f"unexpected event from llama-server: {ev.data[:200]!r}")
+                    content = data.get("content") or ""
+                    if not isinstance(content, str):
+                        raise ProtocolError(f"event content is not text: {ev.data[:200]!r}")
+                    progress = data.get("prompt_progress")
+                    if isinstance(progress, dict) and not content:
+                        yield ProgressEvent(
+                            total=int(progress.get("total", 0)),
+                            processed=int(progress.get("processed", 0)),
+                            cache=int(progress.get("cache", 0)),
+                            time_ms=float(progress.get("time_ms", 0.0)),
+                            raw=data,
+                        )
+                        if not data.get("stop"):
+                            continue
+                    if content or (not data.get("stop") and data.get("tokens")):
+                        if ttft_ms is None:
+                            ttft_ms = (time.perf_counter() - t0) * 1000.0
+                        tokens = data.get("tokens")
+                        yield TokenEvent(
+                            content,
+                            tokens if isinstance(tokens, list) else [],
+                            data.get("completion_probabilities"),
+                            data,
+                        )
+                    if data.get("stop"):
+                        yield FinalEvent.from_json(data, ttft_ms)
+                        return
+                if not chunk:
+                    raise StreamCutOff("llama-server closed the stream before the answer was complete")
+        finally:
+            # Closing (not releasing) drops the connection, which stops generation on the server.
+            resp.close()
+
+    async def complete(self, prompt: str | Sequence[int | str], **params: Any) -> Completion:
+        """Non-streaming POST /completion."""
+        body = {**params, "prompt": prompt if isinstance(prompt, str) else list(prompt), "stream": False}
+        t0 = time.perf_counter()
+        data = await self._json("POST", "/completion", body)
+        if not isinstance(data, dict):
+            raise ProtocolError("unexpected /completion response")
+        elapsed = (time.perf_counter() - t0) * 1000.0
+        return Completion(
+            content=str(data.get("content") or ""),
+            final=FinalEvent.from_json(data, elapsed),
+            probs=data.get("completion_probabilities"),
+        )
+
+    async def stream_chat(
+        self,
+        messages: Sequence[Any],
+        template: str = "chatml",
+        *,
+        custom_templates: Mapping[str, Any] | None = None,
+        continue_final: bool = False,
+        **params: Any,
+    ) -> AsyncIterator[StreamEvent]:
+        """Render `messages` with a prompt template and stream the completion, adding the
+        template's stop strings to `stop`. template="server" uses the model's own template via
+        /apply-template."""
+        prompt, stops = await self.render_chat(
+            messages, template, custom_templates=custom_templates, continue_final=continue_final
+        )
+        if stops:
+            params["stop"] = [*params.get("stop", []), *(s for s in stops if s not in params.get("stop", []))]
+        async for event in self.stream_completion(prompt, **params):
+            yield event
+
+    async def render_chat(
+        self,
+        messages: Sequence[Any],
+        template: str,
+        *,
+        custom_templates: Mapping[str, Any] | None = None,
+        continue_final: bool = False,
+    ) -> tuple[str, tuple[str, ...]]:
+        """The exact prompt string that stream_chat sends, and the stop strings it adds."""
+        from ..templates import SERVER_TEMPLATE, get_template
+
+        if template == SERVER_TEMPLATE:
+            turns = [_as_dict(m) for m in messages]
+            if continue_final and turns and turns[-1]["role"] == "assistant":
+                # The server's template cannot leave a turn open: render the history, then
+                # append the partial answer after the generation prompt.
+                partial = turns.pop()["content"]
+                prompt = await self.apply_template(turns) + partial
+            else:
+                prompt = await self.apply_template(turns)
+            props = self._props or await self.props()
+            # llama-server adds BOS itself when it tokenizes a prompt; drop the template's copy.
+            if props.bos_token and prompt.startswith(props.bos_token):
+                prompt = prompt[len(props.bos_token) :]
+            return prompt, ()
+        tpl = get_template(template, custom_templates)
+        return tpl.render(messages, continue_final=continue_final), tuple(tpl.stops)
+
+
+def _as_dict(message: Any) -> dict[str, str]:
+    if isinstance(message, Mapping):
+        return {"role": str(message["role"]), "content": str(message["content"])}
+    return {"role": str(message.role), "content": str(message.content)}
+
+
+def _reason(error: BaseException) -> str:
+    os_error = getattr(error, "os_error", None)
+    if isinstance(os_error, OSError) and os_error.strerror:
+        return os_error.strerror
+    return str(error) or type(error).__name__
+
+
+async def collect(events: AsyncIterator[StreamEvent]) -> Completion:
+    """Drain a stream into one Completion (content joined, final event kept)."""
+    parts: list[str] = []
+    probs: list[dict[str, Any]] = []
+    final: FinalEvent | None = None
+    async for event in events:
+        if isinstance(event, TokenEvent):
+            parts.append(event.content)
+            if event.probs:
+                probs.extend(event.probs)
+        elif isinstance(event, FinalEvent):
+            final = event
+    if final is None:  # stream_completion raises before this can happen
+        raise StreamCutOff("stream ended without a final event")
+    return Completion("".join(parts), final, probs or None)
