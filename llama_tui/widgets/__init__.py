@@ -1,0 +1,1 @@
+"""Textual widgets of llama-tui: each posts its own messages; screens decide what happens."""

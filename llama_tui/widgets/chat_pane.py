@@ -1,0 +1,93 @@
+"""The conversation: message views in a scroll, newest at the bottom.
+
+Long sessions open instantly: only the most recent messages are mounted; older ones are mounted
+in batches when the user scrolls to the top.
+"""
+
+from __future__ import annotations
+
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from ..domain import Message
+from .message_view import MessageView
+
+INITIAL_BATCH = 30
+OLDER_BATCH = 30
+
+
+class ChatPane(VerticalScroll):
+    DEFAULT_CSS = """
+    ChatPane { height: 1fr; }
+    ChatPane .empty { color: $text-muted; padding: 1 2; }
+    ChatPane .older { color: $text-muted; padding: 0 2; }
+    """
+
+    BINDINGS = [("home", "load_all_older", "Older")]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, can_focus=True)
+        self._older: list[Message] = []  # not yet mounted, oldest first
+        self._loading_older = False
+
+    async def show(self, messages: list[Message]) -> None:
+        """Replace the conversation shown."""
+        await self.remove_children()
+        self._older = messages[:-INITIAL_BATCH] if len(messages) > INITIAL_BATCH else []
+        recent = messages[-INITIAL_BATCH:]
+        widgets: list[Static | MessageView] = []
+        if self._older:
+            widgets.append(Static(f"↑ {len(self._older):,} older messages (scroll up)", classes="older", markup=False))
+        if not messages:
+            widgets.append(Static("No messages yet. Type below and press Enter.", classes="empty", markup=False))
+        widgets.extend(MessageView(m) for m in recent)
+        await self.mount_all(widgets)
+        self.scroll_end(animate=False, immediate=True)
+        self.anchor()
+
+    async def add(self, message: Message) -> MessageView:
+        for empty in self.query(".empty"):
+            await empty.remove()
+        view = MessageView(message)
+        await self.mount(view)
+        self.scroll_end(animate=False)
+        self.anchor()
+        return view
+
+    def views(self) -> list[MessageView]:
+        return list(self.query(MessageView))
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        if new <= 0 and self._older and not self._loading_older:
+            self._loading_older = True
+            self.call_after_refresh(self._mount_older)
+
+    async def action_load_all_older(self) -> None:
+        while self._older:
+            await self._mount_older()
+        self.scroll_home(animate=False)
+
+    async def _mount_older(self) -> None:
+        try:
+            batch = self._older[-OLDER_BATCH:]
+            del self._older[-OLDER_BATCH:]
+            marker = self.query(".older")
+            views = [MessageView(m) for m in batch]
+            first = self.query(MessageView).first() if self.query(MessageView) else None
+            before_height = self.virtual_size.height
+            await self.mount_all(views, before=first)
+            if marker:
+                if self._older:
+                    marker.first(Static).update(f"↑ {len(self._older):,} older messages (scroll up)")
+                else:
+                    await marker.remove()
+            # Keep the message the user was looking at in place.
+            self.call_after_refresh(self._keep_position, before_height)
+        finally:
+            self._loading_older = False
+
+    def _keep_position(self, before_height: int) -> None:
+        grown = self.virtual_size.height - before_height
+        if grown > 0:
+            self.scroll_to(y=self.scroll_y + grown, animate=False, immediate=True)

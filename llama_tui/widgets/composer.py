@@ -1,0 +1,58 @@
+"""The message composer: a multi-line TextArea where Enter sends.
+
+Newline keys: shift+enter where the terminal reports it (kitty keyboard protocol), and ctrl+j or
+alt+enter everywhere. Up in an empty composer recalls the last user message for editing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import events
+from textual.message import Message
+from textual.widgets import TextArea
+
+NEWLINE_KEYS = frozenset({"shift+enter", "ctrl+j", "alt+enter", "ctrl+enter"})
+
+
+class Composer(TextArea):
+    DEFAULT_CSS = """
+    Composer { height: auto; min-height: 3; max-height: 12; }
+    """
+
+    @dataclass
+    class Submitted(Message):
+        """Enter pressed with text in the composer."""
+
+        text: str
+
+    class RecallLast(Message):
+        """Up pressed in an empty composer: the screen fills in the last user message."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, soft_wrap=True, show_line_numbers=False, tab_behavior="focus")
+        self.placeholder = "Message (Enter to send, ctrl+j / alt+enter for a new line)"
+
+    async def _on_key(self, event: events.Key) -> None:
+        if event.key == "enter":
+            event.stop()
+            event.prevent_default()
+            if self.text.strip():
+                self.post_message(self.Submitted(self.text))
+            return
+        if event.key in NEWLINE_KEYS:
+            event.stop()
+            event.prevent_default()
+            self.insert("\n")
+            return
+        if event.key == "up" and not self.text:
+            event.stop()
+            event.prevent_default()
+            self.post_message(self.RecallLast())
+            return
+        await super()._on_key(event)
+
+    def set_text(self, text: str) -> None:
+        """Replace the text and put the cursor at its end."""
+        self.load_text(text)
+        self.move_cursor(self.document.end)

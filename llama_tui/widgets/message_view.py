@@ -1,0 +1,114 @@
+"""One message of the conversation: a role line, the text as markdown, and a footer of figures."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Markdown, ProgressBar, Static
+from textual.widgets.markdown import MarkdownStream
+
+from ..client import ProgressEvent
+from ..domain import Message
+from ..format import format_timings
+from ..sanitize import neutralize
+
+ROLE_LABELS = {"user": "You", "assistant": "Assistant", "system": "System"}
+
+
+def footer_text(message: Message) -> str:
+    """Figures and markers under an answer: speed from the server's timings, and why it ended."""
+    if message.role != "assistant":
+        return ""
+    parts: list[str] = []
+    figures = format_timings(message.timings, message.stop_type, message.ttft_ms, truncated=message.truncated)
+    if figures:
+        parts.append(figures)
+    if message.state == "streaming":
+        parts.append("streaming…")
+    elif message.state == "interrupted":
+        parts.append("⚠ interrupted" + (f": {message.error}" if message.error else ""))
+    elif message.state == "error":
+        parts.append(f"⚠ error: {message.error or 'unknown'}")
+    if message.stop_type == "limit" and message.state == "complete":
+        parts.append("cut off by n_predict (continue to resume)")
+    return " · ".join(parts)
+
+
+class MessageView(Vertical):
+    """Shows a Message. Text is neutralised (no terminal controls) and rendered as markdown by
+    Textual's Markdown widget, which never interprets Textual markup; links do not open by
+    themselves. A streaming answer grows through a MarkdownStream, never a whole re-render."""
+
+    DEFAULT_CSS = """
+    MessageView { height: auto; padding: 0 1; margin-bottom: 1; }
+    MessageView .role { text-style: bold; height: 1; }
+    MessageView.-user .role { color: $accent; }
+    MessageView.-assistant .role { color: $success; }
+    MessageView Markdown { margin: 0; padding: 0; }
+    MessageView .footer { color: $text-muted; height: auto; }
+    MessageView.-error .footer, MessageView.-interrupted .footer { color: $warning; }
+    MessageView ProgressBar { height: 1; }
+    """
+
+    def __init__(self, message: Message) -> None:
+        super().__init__(classes=f"-{message.role}")
+        self.message = message
+        self._stream: MarkdownStream | None = None
+        self._text_parts: list[str] = [message.content]
+
+    def compose(self) -> ComposeResult:
+        yield Static(ROLE_LABELS.get(self.message.role, self.message.role), classes="role", markup=False)
+        yield Markdown(neutralize(self.message.content), open_links=False)
+        progress = ProgressBar(total=100, show_eta=False, show_percentage=True)
+        progress.display = False
+        yield progress
+        yield Static(footer_text(self.message), classes="footer", markup=False)
+
+    def on_mount(self) -> None:
+        self._set_state_class()
+
+    @property
+    def markdown(self) -> Markdown:
+        return self.query_one(Markdown)
+
+    @property
+    def text(self) -> str:
+        return "".join(self._text_parts)
+
+    def start_stream(self) -> None:
+        self._stream = Markdown.get_stream(self.markdown)
+
+    async def write(self, text: str) -> None:
+        self._text_parts.append(text)
+        progress = self.query_one(ProgressBar)
+        if progress.display:
+            progress.display = False
+        if self._stream is None:
+            self.start_stream()
+        assert self._stream is not None
+        await self._stream.write(neutralize(text))
+
+    def show_progress(self, event: ProgressEvent) -> None:
+        progress = self.query_one(ProgressBar)
+        progress.display = True
+        progress.update(progress=round(event.fraction * 100))
+
+    async def finish(self, message: Message) -> None:
+        """The answer ended (any way): stop the stream and settle the document once."""
+        if self._stream is not None:
+            await self._stream.stop()
+            self._stream = None
+        self.query_one(ProgressBar).display = False
+        self.message = message
+        self._text_parts = [message.content]
+        # One final update settles the document (e.g. stale code-fence state from streaming).
+        await self.markdown.update(neutralize(message.content))
+        self.update_footer()
+
+    def update_footer(self) -> None:
+        self.query_one(".footer", Static).update(footer_text(self.message))
+        self._set_state_class()
+
+    def _set_state_class(self) -> None:
+        for state in ("error", "interrupted", "streaming"):
+            self.set_class(self.message.state == state, f"-{state}")

@@ -1,0 +1,123 @@
+"""Fixtures that run the real llama-server on tiny generated models (loaded by tests/conftest.py).
+
+Servers start lazily, only when a test asks
+for them; session-scoped ones are shared, so tests must not kill them (use ``fresh_llama_server``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.harness.server import LlamaServer, find_llama_server
+from tests.harness.tiny_model import GENERATOR_VERSION, make_tiny_model
+
+_HERE = Path(__file__).resolve().parent
+
+API_KEY = "test-key-123"
+
+
+def _models_cache_dir() -> Path:
+    base = os.environ.get("LLAMA_TUI_BUILD_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "llama-tui-build"
+    )
+    return Path(base) / "models" / f"gen{GENERATOR_VERSION}"
+
+
+@pytest.fixture(scope="session")
+def llama_server_bin() -> Path:
+    return find_llama_server()
+
+
+@pytest.fixture(scope="session")
+def tiny_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Persistent cache of generated models (next to the cached binary), shared by every run."""
+    path = _models_cache_dir()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        path = tmp_path_factory.mktemp("tiny-models")
+    return path
+
+
+@pytest.fixture(scope="session")
+def chatml_model(tiny_models_dir: Path) -> Path:
+    return make_tiny_model(tiny_models_dir, chat_template="chatml")
+
+
+@pytest.fixture(scope="session")
+def llama3_model(tiny_models_dir: Path) -> Path:
+    return make_tiny_model(tiny_models_dir, chat_template="llama3")
+
+
+@pytest.fixture(scope="session")
+def server_logs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("llama-server-logs")
+
+
+def _session_server(bin_: Path, model: Path, logs: Path, **kwargs: Any) -> Iterator[LlamaServer]:
+    server = LlamaServer(bin_, model, log_dir=logs, **kwargs)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def llama_server(llama_server_bin: Path, chatml_model: Path, server_logs_dir: Path) -> Iterator[LlamaServer]:
+    """ChatML model, 2 slots of 4096 tokens each (-c 8192 -np 2), no API key, no /metrics."""
+    yield from _session_server(llama_server_bin, chatml_model, server_logs_dir, ctx_size=8192, parallel=2)
+
+
+@pytest.fixture(scope="session")
+def llama_server_metrics(llama_server_bin: Path, chatml_model: Path, server_logs_dir: Path) -> Iterator[LlamaServer]:
+    """ChatML model, one 4096-token slot, started with --metrics."""
+    yield from _session_server(llama_server_bin, chatml_model, server_logs_dir, metrics=True)
+
+
+@pytest.fixture(scope="session")
+def llama_server_auth(llama_server_bin: Path, chatml_model: Path, server_logs_dir: Path) -> Iterator[LlamaServer]:
+    """ChatML model, one 4096-token slot, --api-key test-key-123 (``.api_key``; ``.request`` sends it)."""
+    yield from _session_server(llama_server_bin, chatml_model, server_logs_dir, api_key=API_KEY)
+
+
+@pytest.fixture(scope="session")
+def llama3_server(llama_server_bin: Path, llama3_model: Path, server_logs_dir: Path) -> Iterator[LlamaServer]:
+    """Llama-3 template model (BOS <|begin_of_text|>, EOS <|eot_id|>), one 4096-token slot."""
+    yield from _session_server(llama_server_bin, llama3_model, server_logs_dir)
+
+
+@pytest.fixture(scope="session")
+def big_context_server(
+    llama_server_bin: Path, tiny_models_dir: Path, server_logs_dir: Path
+) -> Iterator[LlamaServer]:
+    """ChatML model trained (nominally) for 32k, one 16384-token slot: room for over 1 MB of text.
+    The server caps a slot at the model's training context, hence the separate model."""
+    model = make_tiny_model(tiny_models_dir, chat_template="chatml", context_length=32768)
+    yield from _session_server(llama_server_bin, model, server_logs_dir, ctx_size=16384, parallel=1)
+
+
+@pytest.fixture
+def fresh_llama_server(
+    llama_server_bin: Path, chatml_model: Path, tmp_path: Path
+) -> Iterator[Callable[..., LlamaServer]]:
+    """Factory for a private, started server that a test may kill, suspend or restart.
+
+    ``fresh_llama_server(model=None, **LlamaServer kwargs)``; every server it made is stopped afterwards.
+    """
+    servers: list[LlamaServer] = []
+
+    def factory(model: Path | None = None, *, timeout: float = 60, **kwargs: Any) -> LlamaServer:
+        kwargs.setdefault("log_dir", tmp_path)
+        server = LlamaServer(llama_server_bin, model or chatml_model, **kwargs)
+        servers.append(server)
+        return server.start(timeout)
+
+    yield factory
+    for server in servers:
+        server.stop()

@@ -1,0 +1,246 @@
+"""SettingsPane: live edits post messages, invalid values are shown inline and never posted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on
+from textual.app import App, ComposeResult
+from textual.message import Message
+from textual.widgets import Input, Select, Static, TextArea
+
+from llama_tui.domain import SamplingSettings
+from llama_tui.widgets.settings_pane import SettingsPane
+
+DEFAULTS: dict[str, Any] = {
+    "temperature": 0.800000011920929,
+    "top_k": 40,
+    "samplers": ["top_k", "top_p", "min_p", "temperature"],
+    "stop": [],
+    "seed": 4294967295,
+}
+
+
+class PaneApp(App[None]):
+    def __init__(self, *, fill: bool = True) -> None:
+        super().__init__()
+        self.posted: list[Message] = []
+        self.fill = fill
+
+    def compose(self) -> ComposeResult:
+        yield SettingsPane(id="settings")
+
+    def on_mount(self) -> None:
+        if self.fill:
+            self.query_one(SettingsPane).set_values(
+                template="chatml",
+                template_names=["server", "chatml", "llama3"],
+                system_prompt="Be brief.",
+                settings=SamplingSettings({"top_k": 20}),
+                server_defaults=DEFAULTS,
+            )
+            self.query_one(SettingsPane).set_presets(["precise", "creative"])
+
+    @on(SettingsPane.SettingChanged)
+    @on(SettingsPane.TemplateChanged)
+    @on(SettingsPane.SystemPromptChanged)
+    @on(SettingsPane.PresetApplied)
+    @on(SettingsPane.ResetAll)
+    @on(SettingsPane.SavePresetRequested)
+    def collect(self, message: Message) -> None:
+        self.posted.append(message)
+
+    def changes(self) -> list[tuple[str, Any]]:
+        return [(m.name, m.value) for m in self.posted if isinstance(m, SettingsPane.SettingChanged)]
+
+
+def _error_text(app: App[Any], name: str) -> str:
+    error = app.query_one(f"#row-{name}").query_one(".error", Static)
+    return str(error.visual) if error.has_class("-shown") else ""
+
+
+async def test_set_values_fills_without_posting() -> None:
+    app = PaneApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert app.posted == []
+        assert app.query_one("#template", Select).value == "chatml"
+        assert app.query_one("#system-prompt", TextArea).text == "Be brief."
+        top_k = app.query_one("#knob-top_k", Input)
+        assert top_k.value == "20"
+        assert app.query_one("#row-top_k").has_class("-changed")
+        assert str(app.query_one("#row-top_k").query_one(".marker", Static).visual) == "●"
+        assert not app.query_one("#row-temperature").has_class("-changed")
+
+
+async def test_placeholders_show_server_defaults() -> None:
+    app = PaneApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert app.query_one("#knob-temperature", Input).placeholder == "0.8 (server)"
+        assert app.query_one("#knob-top_k", Input).placeholder == "40 (server)"
+        assert app.query_one("#knob-samplers", Input).placeholder == "top_k, top_p, min_p, temperature (server)"
+        assert app.query_one("#knob-stop", Input).placeholder == "none (server)"
+        assert app.query_one("#knob-seed", Input).placeholder == "4294967295 (server)"
+        assert app.query_one("#knob-top_p", Input).placeholder == "server default"  # not reported
+
+
+async def test_invalid_text_shows_error_and_posts_nothing() -> None:
+    app = PaneApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.query_one("#knob-temperature", Input).focus()
+        await pilot.press("a", "b", "c")
+        await pilot.pause()
+        assert app.changes() == []
+        assert "temperature must be a number" in _error_text(app, "temperature")
+        assert app.query_one("#knob-temperature", Input).has_class("-invalid")
+        assert not app.query_one("#row-temperature").has_class("-changed")
+        await pilot.press("enter")  # submitting does not sneak it through either
+        await pilot.pause()
+        assert app.changes() == []
+
+
+async def test_valid_value_posts_and_marks_changed() -> None:
+    app = PaneApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.query_one("#knob-temperature", Input).focus()
+        await pilot.press("0", ".", "5")
+        await pilot.pause()
+        assert app.changes()[-1] == ("temperature", 0.5)
+        assert app.query_one("#row-temperature").has_class("-changed")
+        assert _error_text(app, "temperature") == ""
+        assert not app.query_one("#knob-temperature", Input).has_class("-invalid")
+        count = len(app.changes())
+        await pilot.press("0", "enter")  # "0.50": same value, nothing new to post
+        await pilot.pause()
+        assert len(app.changes()) == count
+
+
+async def test_out_of_range_is_refused() -> None:
+    app = PaneApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.query_one("#knob-temperature", Input).focus()
+        await pilot.press("1", "1")
+        await pilot.pause()
+        assert ("temperature", 11.0) not in app.changes()
+        assert "at most 10" in _error_text(app, "temperature")
+        assert app.query_one("#knob-temperature", Input).has_class("-invalid")
+        await pilot.press("backspace")  # back to a valid "1": the error goes away
+        await pilot.pause()
+        assert _error_text(app, "temperature") == ""
+        assert app.changes()[-1] == ("temperature", 1.0)
+
+
+async def test_ctrl_r_resets_focused_knob() -> None:
+    app = PaneApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.query_one("#knob-top_k", Input).focus()
+        await pilot.pause()
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert app.changes() == [("top_k", None)]
+        assert app.query_one("#knob-top_k", Input).value == ""
+        assert not app.query_one("#row-top_k").has_class("-changed")
+
+
+async def test_clearing_a_knob_resets_it() -> None:
+    app = PaneApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.query_one("#knob-top_k", Input).focus()
+        await pilot.press("end", "backspace", "backspace")
+        await pilot.pause()
+        assert app.changes() == [("top_k", 2), ("top_k", None)]
+
+
+async def test_template_select_posts_template_changed() -> None:
+    app = PaneApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        app.query_one("#template", Select).value = "llama3"
+        await pilot.pause()
+        assert [m.name for m in app.posted if isinstance(m, SettingsPane.TemplateChanged)] == ["llama3"]
+
+
+async def test_template_select_by_keyboard() -> None:
+    app = PaneApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.query_one("#template", Select).focus()
+        await pilot.press("enter", "down", "enter")  # chatml -> llama3
+        await pilot.pause()
+        assert [m.name for m in app.posted if isinstance(m, SettingsPane.TemplateChanged)] == ["llama3"]
+
+
+async def test_system_prompt_edit_posts() -> None:
+    app = PaneApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        area = app.query_one("#system-prompt", TextArea)
+        area.focus()
+        area.move_cursor(area.document.end)
+        await pilot.press("!")
+        await pilot.pause()
+        texts = [m.text for m in app.posted if isinstance(m, SettingsPane.SystemPromptChanged)]
+        assert texts == ["Be brief.!"]
+
+
+async def test_presets_and_buttons() -> None:
+    app = PaneApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        preset = app.query_one("#preset", Select)
+        preset.value = "creative"
+        await pilot.pause()
+        assert [m.name for m in app.posted if isinstance(m, SettingsPane.PresetApplied)] == ["creative"]
+        assert preset.is_blank()  # ready to apply the same preset again
+        app.query_one("#save-preset").press()
+        app.query_one("#reset-all").press()
+        await pilot.pause()
+        kinds = [type(m) for m in app.posted]
+        assert SettingsPane.SavePresetRequested in kinds
+        assert SettingsPane.ResetAll in kinds
+
+
+async def test_set_values_again_replaces_everything_silently() -> None:
+    app = PaneApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.query_one("#knob-temperature", Input).focus()
+        await pilot.press("x")  # leave an error showing
+        await pilot.pause()
+        app.query_one(SettingsPane).set_values(
+            template="llama3",
+            template_names=["server", "chatml", "llama3"],
+            system_prompt="",
+            settings=SamplingSettings({"temperature": 0.2}),
+            server_defaults={},
+        )
+        await pilot.pause()
+        assert app.posted == []
+        assert app.query_one("#knob-temperature", Input).value == "0.2"
+        assert _error_text(app, "temperature") == ""
+        assert not app.query_one("#knob-temperature", Input).has_class("-invalid")
+        assert app.query_one("#knob-top_k", Input).value == ""
+        assert app.query_one("#template", Select).value == "llama3"
+        assert app.query_one("#system-prompt", TextArea).text == ""
+
+
+async def test_set_values_before_mount() -> None:
+    pane = SettingsPane()
+    pane.set_values(
+        template="custom",
+        template_names=["server"],
+        system_prompt="sys",
+        settings=SamplingSettings({"seed": 7}),
+        server_defaults={},
+    )
+    pane.set_presets(["a"])
+
+    class EarlyApp(PaneApp):
+        def compose(self) -> ComposeResult:
+            yield pane
+
+    app = EarlyApp(fill=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert app.posted == []
+        assert app.query_one("#template", Select).value == "custom"  # kept even if not listed
+        assert app.query_one("#knob-seed", Input).value == "7"
+        assert app.query_one("#system-prompt", TextArea).text == "sys"
