@@ -1,9 +1,79 @@
-"""Start the TUI: build config, client and store, then hand them to the App."""
+"""Start the TUI: build config, client and store, and hand them to the App (which imports Textual)."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import sys
+from typing import Any
 
 
 def run_tui(args: argparse.Namespace) -> int:
-    raise SystemExit("llama-tui: the TUI is not built yet; use `llama-tui ask`")
+    from .__main__ import resolve_server
+    from .client import LlamaCppClient
+    from .config import ConfigError
+    from .paths import config_path, data_dir, store_path
+    from .store import Store, StoreError, StoreTooNew
+    from .templates import TemplateError, custom_template
+
+    try:
+        url, key, config = resolve_server(args)
+    except ConfigError as e:
+        print(f"llama-tui: {e}\nFix the file (it was not changed), or start with --config OTHER.toml.", file=sys.stderr)
+        return 2
+    try:
+        custom: dict[str, Any] = {n: custom_template(n, spec) for n, spec in config.templates.items()}
+    except TemplateError as e:
+        print(f"llama-tui: {config_path(args.config)}: {e}", file=sys.stderr)
+        return 2
+    try:
+        store = Store.open(store_path(data_dir(args.data_dir)))
+    except StoreTooNew as e:
+        print(f"llama-tui: {e}", file=sys.stderr)
+        return 2
+    except (StoreError, OSError) as e:
+        print(f"llama-tui: cannot open the session store: {e}", file=sys.stderr)
+        return 2
+    if store.recovered_from is not None:
+        print(
+            f"llama-tui: the session store was damaged; it was moved aside to {store.recovered_from}", file=sys.stderr
+        )
+    store.mark_streaming_interrupted()
+    initial = _find_session(store, args.session) if args.session else None
+    if args.session and initial is None:
+        print(f"llama-tui: no session {args.session!r}", file=sys.stderr)
+        store.close()
+        return 2
+
+    from .app import LlamaTui
+
+    client = LlamaCppClient(url, key, connect_timeout=config.connect_timeout, read_timeout=config.read_timeout)
+    app = LlamaTui(
+        config=config,
+        client=client,
+        store=store,
+        config_path=config_path(args.config),
+        custom_templates=custom,
+        initial_session=initial,
+        new_session=args.new,
+    )
+    try:
+        app.run()
+    finally:
+        store.close()
+        if client._session is not None and not client._session.closed:
+            asyncio.run(client.close())
+    return 0
+
+
+def _find_session(store: Any, ref: str) -> int | None:
+    if ref.isdigit():
+        try:
+            return int(store.get_session(int(ref)).id)
+        except KeyError:
+            pass
+    for summary in store.list_sessions():
+        if summary.title == ref:
+            return int(summary.id)
+    matches = store.list_sessions(ref)
+    return int(matches[0].id) if matches else None

@@ -24,17 +24,37 @@ def token(content: str, token_id: int = 1) -> bytes:
 
 def final(predicted_n: int = 1, **extra: Any) -> bytes:
     timings = {
-        "cache_n": 0, "prompt_n": 5, "prompt_ms": 1.0, "prompt_per_token_ms": 0.2, "prompt_per_second": 5000.0,
-        "predicted_n": predicted_n, "predicted_ms": 2.0, "predicted_per_token_ms": 2.0 / max(predicted_n, 1),
+        "cache_n": 0,
+        "prompt_n": 5,
+        "prompt_ms": 1.0,
+        "prompt_per_token_ms": 0.2,
+        "prompt_per_second": 5000.0,
+        "predicted_n": predicted_n,
+        "predicted_ms": 2.0,
+        "predicted_per_token_ms": 2.0 / max(predicted_n, 1),
         "predicted_per_second": predicted_n * 500.0,
     }
-    return event({"index": 0, "content": "", "tokens": [], "stop": True, "stop_type": "eos", "stopping_word": "",
-                  "truncated": False, "tokens_cached": 6, "tokens_evaluated": 5, "tokens_predicted": predicted_n,
-                  "timings": timings, **extra})
+    return event(
+        {
+            "index": 0,
+            "content": "",
+            "tokens": [],
+            "stop": True,
+            "stop_type": "eos",
+            "stopping_word": "",
+            "truncated": False,
+            "tokens_cached": 6,
+            "tokens_evaluated": 5,
+            "tokens_predicted": predicted_n,
+            "timings": timings,
+            **extra,
+        }
+    )
 
 
-def json_error(status: int, message: str, etype: str, headers: dict[str, str] | None = None, **extra: Any
-               ) -> web.Response:
+def json_error(
+    status: int, message: str, etype: str, headers: dict[str, str] | None = None, **extra: Any
+) -> web.Response:
     body = {"error": {"code": status, "message": message, "type": etype, **extra}}
     return web.json_response(body, status=status, headers=headers)
 
@@ -50,9 +70,15 @@ class FaultServer:
         self.bodies: list[Any] = []
         self.completion: Handler = self._default_completion
         self.health: Handler = lambda r: _json({"status": "ok"})
-        self.props: Handler = lambda r: _json({"default_generation_settings": {"n_ctx": 4096, "params": {}},
-                                                 "total_slots": 1, "model_path": "/m/fake.gguf",
-                                                 "bos_token": "<s>", "eos_token": "</s>"})
+        self.props: Handler = lambda r: _json(
+            {
+                "default_generation_settings": {"n_ctx": 4096, "params": {}},
+                "total_slots": 1,
+                "model_path": "/m/fake.gguf",
+                "bos_token": "<s>",
+                "eos_token": "</s>",
+            }
+        )
         app = web.Application()
         app.router.add_route("*", "/{path:.*}", self._dispatch)
         self._server = TestServer(app, host="127.0.0.1")

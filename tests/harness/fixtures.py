@@ -93,9 +93,7 @@ def llama3_server(llama_server_bin: Path, llama3_model: Path, server_logs_dir: P
 
 
 @pytest.fixture(scope="session")
-def big_context_server(
-    llama_server_bin: Path, tiny_models_dir: Path, server_logs_dir: Path
-) -> Iterator[LlamaServer]:
+def big_context_server(llama_server_bin: Path, tiny_models_dir: Path, server_logs_dir: Path) -> Iterator[LlamaServer]:
     """ChatML model trained (nominally) for 32k, one 16384-token slot: room for over 1 MB of text.
     The server caps a slot at the model's training context, hence the separate model."""
     model = make_tiny_model(tiny_models_dir, chat_template="chatml", context_length=32768)

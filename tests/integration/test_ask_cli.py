@@ -16,7 +16,10 @@ import pytest
 def ask(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "llama_tui", "ask", *args],
-        input=stdin, capture_output=True, text=True, timeout=60,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={**os.environ, **(env or {})},
     )
 
@@ -32,8 +35,9 @@ def test_streams_text_and_prints_honest_timings(llama_server) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip()
     # "64 tok · prompt 10 tok 12,345 t/s · gen 2,345.6 t/s · ttft 3 ms · stop: ..."
-    match = re.search(r"^(\d+) tok · prompt (\d+) tok [\d,]+ t/s · gen ([\d,.]+) t/s · ttft \d+ ms · stop: ",
-                      result.stderr, re.M)
+    match = re.search(
+        r"^(\d+) tok · prompt (\d+) tok [\d,]+ t/s · gen ([\d,.]+) t/s · ttft \d+ ms · stop: ", result.stderr, re.M
+    )
     assert match, result.stderr
     assert int(match.group(1)) <= 64 and int(match.group(2)) > 0
     assert float(match.group(3).replace(",", "")) > 0
@@ -49,8 +53,18 @@ def test_json_output_has_content_stop_type_and_timings(llama_server) -> None:
 
 
 def test_prompt_from_stdin_and_system_prompt(llama_server) -> None:
-    result = ask("--server", llama_server.url, "-n", "8", "--system", "Be brief.", "--json", "--template", "chatml",
-                 stdin="what is up?")
+    result = ask(
+        "--server",
+        llama_server.url,
+        "-n",
+        "8",
+        "--system",
+        "Be brief.",
+        "--json",
+        "--template",
+        "chatml",
+        stdin="what is up?",
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["timings"]["prompt_n"] > 5
 
@@ -93,9 +107,11 @@ def test_unknown_template_is_a_usage_error(llama_server) -> None:
 
 @pytest.mark.parametrize("argv", [["--version"], ["--help"]])
 def test_version_and_help_do_not_import_textual(argv: list[str], tmp_path: Path) -> None:
-    code = ("import sys, runpy; sys.argv=['llama-tui', *sys.argv[1:]]\n"
-            "try:\n    runpy.run_module('llama_tui', run_name='__main__')\nexcept SystemExit:\n    pass\n"
-            "assert 'textual' not in sys.modules, 'textual imported'\n")
+    code = (
+        "import sys, runpy; sys.argv=['llama-tui', *sys.argv[1:]]\n"
+        "try:\n    runpy.run_module('llama_tui', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+        "assert 'textual' not in sys.modules, 'textual imported'\n"
+    )
     result = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stderr
     assert "llama-tui" in result.stdout

@@ -16,8 +16,11 @@ CONVERSATIONS = [
         {"role": "assistant", "content": "4"},
         {"role": "user", "content": "  and with spaces, é 世界?  \n"},
     ],
-    [{"role": "user", "content": "multi\nline\n\nmessage"}, {"role": "assistant", "content": "ok"},
-     {"role": "user", "content": "[bold]not markup[/]"}],
+    [
+        {"role": "user", "content": "multi\nline\n\nmessage"},
+        {"role": "assistant", "content": "ok"},
+        {"role": "user", "content": "[bold]not markup[/]"},
+    ],
 ]
 
 

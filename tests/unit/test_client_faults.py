@@ -69,8 +69,15 @@ async def test_401_is_authentication_error_and_never_retried() -> None:
 
 async def test_context_overflow_keeps_token_counts_and_is_not_retried() -> None:
     async with FaultServer() as fs:
-        fs.completion = lambda r: _ret(json_error(400, "the request exceeds the available context size",
-                                                  "exceed_context_size_error", n_prompt_tokens=5000, n_ctx=4096))
+        fs.completion = lambda r: _ret(
+            json_error(
+                400,
+                "the request exceeds the available context size",
+                "exceed_context_size_error",
+                n_prompt_tokens=5000,
+                n_ctx=4096,
+            )
+        )
         client, _ = client_for(fs)
         async with client:
             with pytest.raises(ContextOverflow) as info:
@@ -176,8 +183,15 @@ async def test_error_inside_stream_after_tokens_is_raised_and_not_retried(error_
 
 
 async def test_context_overflow_inside_stream_is_typed() -> None:
-    overflow = {"error": {"code": 400, "message": "exceeds context", "type": "exceed_context_size_error",
-                          "n_prompt_tokens": 9000, "n_ctx": 4096}}
+    overflow = {
+        "error": {
+            "code": 400,
+            "message": "exceeds context",
+            "type": "exceed_context_size_error",
+            "n_prompt_tokens": 9000,
+            "n_ctx": 4096,
+        }
+    }
     async with FaultServer() as fs:
         fs.completion = lambda r: fs.stream(r, [event(overflow)])
         client, _ = client_for(fs)
@@ -210,8 +224,9 @@ async def test_stream_without_stop_is_cut_off() -> None:
 
 
 async def test_unknown_fields_crlf_and_pings_are_tolerated() -> None:
-    crlf = (b': ping\r\n\r\ndata: {"content":"x","tokens":[5],"stop":false,"brand_new_field":{"a":1}}\r\n\r\n'
-            + final(1).replace(b"\n", b"\r\n"))
+    crlf = b': ping\r\n\r\ndata: {"content":"x","tokens":[5],"stop":false,"brand_new_field":{"a":1}}\r\n\r\n' + final(
+        1
+    ).replace(b"\n", b"\r\n")
     async with FaultServer() as fs:
         fs.completion = lambda r: fs.stream(r, [crlf[:13], crlf[13:40], crlf[40:]])
         client, _ = client_for(fs)

@@ -36,7 +36,7 @@ def test_two_events_in_one_chunk_and_no_space_after_colon() -> None:
 
 @pytest.mark.parametrize("newline", [b"\n", b"\r\n", b"\r"])
 def test_every_line_ending_at_every_split(newline: bytes) -> None:
-    raw = (b"data: one" + newline + b"data: two" + newline + newline + b"data: three" + newline + newline)
+    raw = b"data: one" + newline + b"data: two" + newline + newline + b"data: three" + newline + newline
     for chunks in every_split(raw):
         assert decode(chunks) == [SSEEvent("one\ntwo"), SSEEvent("three")], chunks
 

@@ -1,0 +1,271 @@
+"""The user's config file (TOML): read with tomllib, written with tomli_w.
+
+Loading never changes the file. Every problem is a ConfigError whose message names the file and
+the key (or the line, for a TOML syntax error), so the user can fix it. Saving is atomic, keeps a
+file with an API key private (0600), and refuses to replace a file that does not load: a config the
+user is in the middle of fixing is never clobbered. (tomli_w cannot keep comments: a saved file is
+rewritten from the values, so comments are lost.)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import difflib
+import math
+import os
+import secrets
+import stat
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from .domain import KNOBS_BY_NAME, SettingError, parse_knob
+from .paths import ensure_dir
+
+API_KEY_ENV = "LLAMA_API_KEY"
+
+
+class ConfigError(ValueError):
+    """The config file cannot be used (or saved); the message names the file and what is wrong."""
+
+
+@dataclass
+class Config:
+    """Everything the config file can set. Defaults apply to anything the file leaves out."""
+
+    server_url: str = "http://127.0.0.1:8080"
+    """Base URL of llama-server (http:// or https://)."""
+
+    api_key: str | None = field(default=None, repr=False)
+    """Sent as a Bearer token. $LLAMA_API_KEY overrides it at load; not shown in repr."""
+
+    theme: str = "textual-dark"
+    """Textual theme name."""
+
+    default_template: str = "server"
+    """Prompt template for new sessions: a built-in name or a name from [templates]."""
+
+    default_settings: dict[str, Any] = field(default_factory=dict)
+    """Sampling knob name -> value for new sessions (names and ranges as in domain.KNOBS)."""
+
+    presets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Named sets of sampling knob values, e.g. [presets.precise] temperature = 0.2."""
+
+    templates: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """User prompt templates as raw TOML tables (validated by llama_tui.templates)."""
+
+    connect_timeout: float = 10.0
+    """Seconds to wait for the server to accept a connection."""
+
+    read_timeout: float = 300.0
+    """Longest silence (seconds) tolerated in a stream before giving up."""
+
+    health_interval: float = 2.0
+    """Seconds between health checks of the server."""
+
+    api_key_from_env: bool = field(default=False, repr=False, compare=False)
+    """True when api_key came from $LLAMA_API_KEY; saving then keeps the file's own key and never
+    writes the environment's one into the file."""
+
+
+_SAVED_FIELDS = tuple(f.name for f in fields(Config) if f.name != "api_key_from_env")
+_STRINGS = ("server_url", "api_key", "theme", "default_template")
+_TIMEOUTS = ("connect_timeout", "read_timeout", "health_interval")
+_TOML_TYPES = {
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "true/false",
+    dict: "a table",
+    list: "an array",
+}
+
+
+def _kind(value: Any) -> str:
+    return _TOML_TYPES.get(type(value), type(value).__name__)
+
+
+def _did_you_mean(name: str, options: Any) -> str:
+    close = difflib.get_close_matches(name, list(options), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def check_knobs(values: Any, where: str) -> dict[str, Any]:
+    """Validate a table of sampling knobs; returns them normalised (ints as floats where the knob
+    is a float). Messages match the settings pane's, prefixed with `where`, e.g. "[presets.fast]"."""
+    if not isinstance(values, dict):
+        raise ConfigError(f"{where} must be a table of settings, not {_kind(values)}")
+    checked: dict[str, Any] = {}
+    for name, value in values.items():
+        knob = KNOBS_BY_NAME.get(name)
+        if knob is None:
+            raise ConfigError(f"{where} unknown setting {name!r}{_did_you_mean(name, KNOBS_BY_NAME)}")
+        if value is None:  # "server default": nothing to store
+            continue
+        if knob.kind is list:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f'{where} {name} must be an array of strings, e.g. ["a", "b"]')
+            checked[name] = list(value)
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            kind = "a whole number" if knob.kind is int else "a number"
+            raise ConfigError(f"{where} {name} must be {kind}, not {_kind(value)}")
+        try:
+            # The same parser (and messages) as the settings pane.
+            checked[name] = parse_knob(name, repr(value) if isinstance(value, float) else str(value))
+        except SettingError as e:
+            raise ConfigError(f"{where} {e}") from None
+    return checked
+
+
+def _tables(value: Any, key: str) -> dict[str, dict[str, Any]]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{key} must be a table, not {_kind(value)}")
+    for name, table in value.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"[{key}.{name}] must be a table, not {_kind(table)}")
+    return value
+
+
+def _from_dict(raw: dict[str, Any]) -> Config:
+    """Validate parsed TOML; messages name the key but not the file (the caller adds it)."""
+    config = Config()
+    for key, value in raw.items():
+        if key not in _SAVED_FIELDS:
+            raise ConfigError(f"unknown key {key!r}{_did_you_mean(key, _SAVED_FIELDS)}")
+        if key in _STRINGS:
+            if not isinstance(value, str):
+                raise ConfigError(f"{key} must be a string, not {_kind(value)}")
+            if key == "server_url" and not value.startswith(("http://", "https://")):
+                raise ConfigError(f"server_url must start with http:// or https://, not {value!r}")
+            if key == "api_key" and not value:
+                value = None  # api_key = "" means no key
+            setattr(config, key, value)
+        elif key in _TIMEOUTS:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ConfigError(f"{key} must be a number of seconds, not {_kind(value)}")
+            if not math.isfinite(value) or value <= 0:
+                raise ConfigError(f"{key} must be more than 0 seconds")
+            setattr(config, key, float(value))
+        elif key == "default_settings":
+            config.default_settings = check_knobs(value, "[default_settings]")
+        elif key == "presets":
+            config.presets = {n: check_knobs(t, f"[presets.{n}]") for n, t in _tables(value, key).items()}
+        elif key == "templates":
+            config.templates = copy.deepcopy(_tables(value, key))
+    return config
+
+
+def _read_file(path: Path) -> Config | None:
+    """The file's own config (no environment overrides), or None if there is no file."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read: {e.strerror or e}") from None
+    try:
+        raw = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not UTF-8 text (bad byte at offset {e.start})") from None
+    except tomllib.TOMLDecodeError as e:
+        # The message carries "(at line N, column M)" on every Python version.
+        raise ConfigError(f"{path}: invalid TOML: {e}") from None
+    try:
+        return _from_dict(raw)
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}") from None
+
+
+def load_config(path: Path) -> Config:
+    """The config at `path` (defaults if there is no file), with $LLAMA_API_KEY applied."""
+    config = _read_file(Path(path)) or Config()
+    env_key = os.environ.get(API_KEY_ENV)
+    if env_key:
+        config.api_key = env_key
+        config.api_key_from_env = True
+    return config
+
+
+def _to_dict(config: Config, api_key: str | None) -> dict[str, Any]:
+    """What gets written: only values that differ from the defaults, so that changing a default
+    in a later version reaches users who never set it."""
+    defaults = Config()
+    data: dict[str, Any] = {}
+    for name in _SAVED_FIELDS:
+        value = api_key if name == "api_key" else getattr(config, name)
+        if value is not None and value != getattr(defaults, name):
+            data[name] = copy.deepcopy(value)
+    return data
+
+
+def save_config(config: Config, path: Path) -> None:
+    """Write `config` to `path` atomically. Refuses (ConfigError) if the current file does not
+    load. A file holding an api_key is created 0600."""
+    path = Path(path)
+    # Write through a symlink (dotfile managers) instead of replacing the link with a file.
+    target = path.resolve() if path.is_symlink() else path
+    try:
+        existing = _read_file(target)
+    except ConfigError as e:
+        raise ConfigError(f"{e}\nNot saving over it: fix the file first.") from None
+    # A key from $LLAMA_API_KEY stays out of the file: keep whatever key the file had.
+    api_key = (existing.api_key if existing else None) if config.api_key_from_env else config.api_key
+    data = _to_dict(config, api_key)
+    try:
+        _from_dict(copy.deepcopy(data))  # never write a file that would not load back
+    except ConfigError as e:
+        raise ConfigError(f"{path}: not saved: {e}") from None
+    text = tomli_w.dumps(data)
+    if api_key:
+        mode = 0o600
+    elif target.exists():
+        mode = stat.S_IMODE(target.stat().st_mode)
+    else:
+        mode = 0o666  # the umask decides, as for any new file
+    try:
+        ensure_dir(target.parent)
+        _write_atomic(target, text, mode)
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot save: {e.strerror or e}") from None
+
+
+def _write_atomic(target: Path, text: str, mode: int) -> None:
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    # Created with its final mode: the key is never readable by others, even for a moment.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    with contextlib.suppress(OSError):  # make the rename durable; not possible on every platform
+        dir_fd = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def save_preset(path: Path, name: str, values: dict[str, Any]) -> None:
+    """Add or replace preset `name` in the config file (created if missing)."""
+    name = name.strip()
+    if not name:
+        raise ConfigError("a preset needs a name")
+    path = Path(path)
+    checked = check_knobs(values, f"[presets.{name}]")
+    try:
+        config = _read_file(path.resolve() if path.is_symlink() else path) or Config()
+    except ConfigError as e:
+        raise ConfigError(f"{e}\nNot saving over it: fix the file first.") from None
+    config.presets[name] = checked
+    save_config(config, path)

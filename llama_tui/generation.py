@@ -1,0 +1,138 @@
+"""Stream one assistant answer into the store: the part of chatting that must never lose text.
+
+The answer row exists (state "streaming") before the first byte is requested; its text is
+checkpointed at most `checkpoint_interval` seconds apart, and whatever happens (final event,
+server error, dead connection, cancel) the row ends in a state that says what happened, with all
+the text received. No Textual here: the TUI passes a sink that puts text on screen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from .client import (
+    ContextOverflow,
+    FinalEvent,
+    LlamaCppClient,
+    LlamaError,
+    ProgressEvent,
+    TokenEvent,
+)
+from .domain import Message, Session
+from .store import Store, StoreError
+
+
+class GenerationSink(Protocol):
+    """Where a generation reports what happens, as it happens (the chat pane, or a test)."""
+
+    async def on_text(self, text: str) -> None: ...
+    def on_progress(self, event: ProgressEvent) -> None: ...
+    def on_store_error(self, error: StoreError) -> None: ...
+
+
+@dataclass
+class GenerationResult:
+    message: Message
+    error: LlamaError | None = None
+    saved: bool = True  # False if the store refused the last write (disk full, read-only)
+
+
+def build_history(session: Session, path: Sequence[Message]) -> list[Message]:
+    """What the template renders: the session's system prompt, then the active path."""
+    history: list[Message] = []
+    if session.system_prompt.strip():
+        history.append(Message(role="system", content=session.system_prompt))
+    history.extend(m for m in path if m.role in ("user", "assistant", "system"))
+    return history
+
+
+def describe_error(error: LlamaError) -> str:
+    """One line for the user, with token counts for a context overflow."""
+    if isinstance(error, ContextOverflow) and error.n_prompt_tokens and error.n_ctx:
+        return f"{error.message} (prompt {error.n_prompt_tokens:,} tokens, context {error.n_ctx:,})"
+    return error.message
+
+
+@dataclass
+class Generation:
+    client: LlamaCppClient
+    store: Store
+    checkpoint_interval: float = 1.0
+    clock: Callable[[], float] = time.monotonic
+    custom_templates: Mapping[str, Any] = field(default_factory=dict)
+
+    async def run(
+        self,
+        answer: Message,
+        history: Sequence[Message],
+        template: str,
+        params: dict[str, Any],
+        sink: GenerationSink,
+        *,
+        continue_final: bool = False,
+    ) -> GenerationResult:
+        """Stream into `answer` (already in the store, state "streaming"). With continue_final the
+        last history message is the partial answer being continued; `answer.content` starts as it."""
+        parts: list[str] = [answer.content] if answer.content else []
+        probs: list[dict[str, Any]] = list(answer.probs or [])
+        last_save = self.clock()
+        saved = True
+        error: LlamaError | None = None
+        state = "interrupted"
+        final: FinalEvent | None = None
+
+        def save(**changes: Any) -> None:
+            nonlocal answer, saved
+            answer = answer.replace(content="".join(parts), probs=probs or None, **changes)
+            try:
+                self.store.update_message(answer)
+                saved = True
+            except StoreError as e:
+                saved = False
+                sink.on_store_error(e)
+
+        try:
+            stream = self.client.stream_chat(
+                history, template, custom_templates=self.custom_templates, continue_final=continue_final, **params
+            )
+            async for event in stream:
+                if isinstance(event, TokenEvent):
+                    parts.append(event.content)
+                    if event.probs:
+                        probs.extend(event.probs)
+                    await sink.on_text(event.content)
+                    now = self.clock()
+                    if now - last_save >= self.checkpoint_interval:
+                        last_save = now
+                        save()
+                elif isinstance(event, ProgressEvent):
+                    sink.on_progress(event)
+                elif isinstance(event, FinalEvent):
+                    final = event
+            state = "complete"
+        except LlamaError as e:
+            error = e
+            state = "error" if not parts else "interrupted"
+        except asyncio.CancelledError:
+            state = "interrupted"  # the user stopped it: keep what arrived, then let the cancel go on
+            save(state=state)
+            raise
+        if final is not None:
+            save(
+                state=state,
+                timings=final.timings.raw if final.timings else None,
+                stop_type=final.stop_type,
+                stopping_word=final.stopping_word or None,
+                truncated=final.truncated,
+                tokens_cached=final.tokens_cached,
+                ttft_ms=final.ttft_ms,
+                # What the server says it used (complete, with its defaults), not just what we asked.
+                settings=final.generation_settings or answer.settings,
+            )
+        else:
+            save(state=state, error=describe_error(error) if error else None)
+        return GenerationResult(answer, error, saved)

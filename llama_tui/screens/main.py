@@ -1,0 +1,546 @@
+"""The main screen: sidebar | chat + composer | settings, with the status bar.
+
+It routes widget messages to the store and the client. Network work runs in workers so the UI
+never waits on the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING, Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from ..client import AuthenticationError, LlamaError, NotSupported, ProgressEvent, Props
+from ..domain import Message, Session, SessionSummary, default_title
+from ..generation import Generation, build_history, describe_error
+from ..health import HealthPoller
+from ..server_state import ServerState
+from ..store import StoreError
+from ..templates import template_names
+from ..widgets.chat_pane import ChatPane
+from ..widgets.composer import Composer
+from ..widgets.message_view import MessageView
+from ..widgets.settings_pane import SettingsPane
+from ..widgets.sidebar import Sidebar
+from ..widgets.status_bar import StatusBar
+from .confirm import ConfirmScreen
+from .help import HelpScreen
+from .session_switcher import SessionSwitcher
+from .text_prompt import TextPromptScreen
+
+if TYPE_CHECKING:
+    from ..app import LlamaTui
+
+# Always on: the prompt-progress bar needs return_progress; cache_prompt keeps the KV cache warm.
+BASE_PARAMS: dict[str, Any] = {"return_progress": True, "cache_prompt": True}
+
+
+class ViewSink:
+    """Puts a generation on screen: text into the message view, progress into its bar."""
+
+    def __init__(self, screen: MainScreen, view: MessageView) -> None:
+        self.screen = screen
+        self.view = view
+
+    async def on_text(self, text: str) -> None:
+        await self.view.write(text)
+
+    def on_progress(self, event: ProgressEvent) -> None:
+        self.view.show_progress(event)
+
+    def on_store_error(self, error: StoreError) -> None:
+        self.screen.store_failed(error)
+
+
+class MainScreen(Screen[None]):
+    BINDINGS = [
+        Binding("ctrl+n", "new_session", "New"),
+        Binding("escape", "stop", "Stop", show=False),
+        Binding("ctrl+k", "switcher", "Switch", priority=True),
+        Binding("ctrl+b", "toggle_sidebar", "Sidebar"),
+        Binding("ctrl+t", "toggle_settings", "Settings"),
+        Binding("ctrl+up", "previous_session", "Previous session", show=False, priority=True),
+        Binding("ctrl+down", "next_session", "Next session", show=False, priority=True),
+        Binding("f1", "help", "Help"),
+        Binding("f2", "rename_session", "Rename", show=False),
+        Binding("f3", "duplicate_session", "Duplicate", show=False),
+        Binding("f8", "delete_session", "Delete", show=False),
+        Binding("alt+u", "undo_delete", "Undo delete", show=False),
+        *(Binding(f"alt+{n}", f"nth_session({n - 1})", f"Session {n}", show=False) for n in range(1, 10)),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.session: Session | None = None
+        self.props: Props | None = None
+        self.server_state = ServerState.UNKNOWN
+        self._deleted: list[int] = []
+        self._filter = ""
+        self._draft_timer: Any = None
+        self._unsaved = False
+        self._generating_view: MessageView | None = None
+
+    @property
+    def tui(self) -> LlamaTui:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="body"):
+            yield Sidebar(id="sidebar")
+            with Vertical(id="center"):
+                yield ChatPane(id="chat")
+                yield Composer(id="composer")
+            yield SettingsPane(id="settings")
+        yield StatusBar(id="status")
+        yield Footer()
+
+    # -- start-up ------------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        tui = self.tui
+        self.query_one(SettingsPane).display = False
+        self.query_one(StatusBar).set_server(tui.client.base_url, ServerState.UNKNOWN)
+        self.query_one(SettingsPane).set_presets(sorted(tui.config.presets))
+        self.refresh_sessions()
+        self.call_after_refresh(self._open_initial)
+        self._poll_health()
+
+    async def _open_initial(self) -> None:
+        tui = self.tui
+        target = tui.initial_session
+        if target is None and not tui.new_session:
+            sessions = tui.store.list_sessions(limit=1)
+            target = sessions[0].id if sessions else None
+        if target is None:
+            await self.new_session()
+        else:
+            await self.open_session(target)
+        self.query_one(Composer).focus()
+
+    # -- sessions ------------------------------------------------------------------------------
+
+    def refresh_sessions(self) -> list[SessionSummary]:
+        sessions = self.tui.store.list_sessions(self._filter)
+        selected = self.session.id if self.session else None
+        self.query_one(Sidebar).set_sessions(sessions, now=self.tui.clock(), selected_id=selected)
+        return sessions
+
+    async def new_session(self) -> None:
+        cfg = self.tui.config
+        from ..domain import SamplingSettings
+
+        session = Session(template=cfg.default_template, settings=SamplingSettings.from_dict(cfg.default_settings))
+        session = self._write(self.tui.store.create_session, session) or session
+        await self._show_session(session)
+        self.refresh_sessions()
+
+    async def open_session(self, session_id: int) -> None:
+        if self.session is not None and self.session.id == session_id:
+            return
+        try:
+            session = self.tui.store.get_session(session_id)
+        except KeyError:
+            self.notify("That session no longer exists.", severity="warning")
+            self.refresh_sessions()
+            return
+        await self._show_session(session)
+
+    async def _show_session(self, session: Session) -> None:
+        self._save_draft_now()
+        if self.is_generating:
+            self.action_stop()
+        self.session = session
+        path = self.tui.store.active_path(session.id) if session.id is not None else []
+        await self.query_one(ChatPane).show(path)
+        composer = self.query_one(Composer)
+        composer.set_text(session.draft)
+        self._fill_settings()
+        if session.id is not None:
+            self.query_one(Sidebar).highlight_session(session.id)
+        self._update_context_meter()
+
+    def _fill_settings(self) -> None:
+        if self.session is None:
+            return
+        names = template_names() + [n for n in self.tui.custom_templates if n not in template_names()]
+        self.query_one(SettingsPane).set_values(
+            template=self.session.template,
+            template_names=names,
+            system_prompt=self.session.system_prompt,
+            settings=self.session.settings,
+            server_defaults=self.props.default_params if self.props else {},
+        )
+
+    @on(Sidebar.SessionSelected)
+    async def _session_selected(self, event: Sidebar.SessionSelected) -> None:
+        await self.open_session(event.session_id)
+
+    @on(Sidebar.FilterChanged)
+    def _filter_changed(self, event: Sidebar.FilterChanged) -> None:
+        self._filter = event.text
+        self.refresh_sessions()
+
+    async def action_new_session(self) -> None:
+        await self.new_session()
+        self.query_one(Composer).focus()
+
+    def action_next_session(self) -> None:
+        self.query_one(Sidebar).select_next()
+
+    def action_previous_session(self) -> None:
+        self.query_one(Sidebar).select_previous()
+
+    def action_nth_session(self, index: int) -> None:
+        self.query_one(Sidebar).select_index(index)
+
+    @work(group="switcher")
+    async def action_switcher(self) -> None:
+        chosen = await self.app.push_screen_wait(SessionSwitcher(self.tui.store.list_sessions()))
+        if chosen is not None:
+            await self.open_session(chosen)
+            self.query_one(Composer).focus()
+
+    @work(group="rename")
+    async def action_rename_session(self) -> None:
+        if self.session is None or self.session.id is None:
+            return
+        title = await self.app.push_screen_wait(TextPromptScreen("Rename session", self.session.title))
+        if title is not None and title.strip():
+            self.session.title = title.strip()
+            self._write(self.tui.store.rename_session, self.session.id, self.session.title)
+            self.refresh_sessions()
+
+    async def action_duplicate_session(self) -> None:
+        if self.session is None or self.session.id is None:
+            return
+        self._save_draft_now()
+        copy = self._write(self.tui.store.duplicate_session, self.session.id)
+        if copy is not None:
+            await self._show_session(copy)
+            self.refresh_sessions()
+            self.notify(f"Duplicated as “{copy.title}”", markup=False)
+
+    @work(group="delete")
+    async def action_delete_session(self) -> None:
+        if self.session is None or self.session.id is None:
+            return
+        title = self.session.title or "New session"
+        if not await self.app.push_screen_wait(ConfirmScreen(f"Delete “{title}”?")):
+            return
+        session_id = self.session.id
+        if self.is_generating:
+            self.action_stop()
+        if self._write(self.tui.store.delete_session, session_id) is False:
+            return
+        self._deleted.append(session_id)
+        self.session = None
+        sessions = self.refresh_sessions()
+        if sessions:
+            await self.open_session(sessions[0].id)
+        else:
+            await self.new_session()
+        self.notify(f"Deleted “{title}”. Press alt+u to undo.", markup=False)
+
+    async def action_undo_delete(self) -> None:
+        if not self._deleted:
+            self.notify("Nothing to undo.")
+            return
+        session_id = self._deleted.pop()
+        self._write(self.tui.store.restore_session, session_id)
+        self.refresh_sessions()
+        await self.open_session(session_id)
+
+    def action_toggle_sidebar(self) -> None:
+        sidebar = self.query_one(Sidebar)
+        sidebar.display = not sidebar.display
+
+    def action_toggle_settings(self) -> None:
+        pane = self.query_one(SettingsPane)
+        pane.display = not pane.display
+        if pane.display:
+            pane.focus()
+        else:
+            self.query_one(Composer).focus()
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen())
+
+    # -- composing and sending ----------------------------------------------------------------
+
+    @on(Composer.Changed)
+    def _draft_changed(self) -> None:
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+        self._draft_timer = self.set_timer(0.5, self._save_draft_now)
+
+    def _save_draft_now(self) -> None:
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+            self._draft_timer = None
+        if self.session is None or self.session.id is None or not self.is_mounted:
+            return
+        text = self.query_one(Composer).text
+        if text != self.session.draft:
+            self.session.draft = text
+            self._write(self.tui.store.save_draft, self.session.id, text)
+
+    @on(Composer.RecallLast)
+    def _recall_last(self) -> None:
+        for view in reversed(self.query_one(ChatPane).views()):
+            if view.message.role == "user":
+                self.query_one(Composer).set_text(view.message.content)
+                return
+
+    def _generation_workers(self) -> list[Any]:
+        return [w for w in self.app.workers if w.node is self and w.group == "generation" and w.is_running]
+
+    @property
+    def is_generating(self) -> bool:
+        return bool(self._generation_workers())
+
+    @on(Composer.Submitted)
+    async def _submitted(self, event: Composer.Submitted) -> None:
+        await self.send(event.text)
+
+    async def send(self, text: str) -> None:
+        if self.session is None or self.session.id is None:
+            return
+        if self.is_generating:
+            self.notify("Still answering: press Esc to stop it first.", severity="warning")
+            return
+        if self.server_state is ServerState.AUTH_ERROR:
+            self.notify("The server refused the API key: set api_key in the config or LLAMA_API_KEY.", severity="error")
+            return
+        store = self.tui.store
+        session = self.session
+        history_before = store.active_path(session.id)
+        # The user's turn is committed before anything is sent.
+        user = self._write(
+            store.add_message, Message(role="user", content=text, session_id=session.id, parent_id=session.head_id)
+        )
+        if user is None:
+            self.notify(
+                "Could not save your message, so it was not sent; it is still in the composer.", severity="error"
+            )
+            return
+        session.head_id = user.id
+        if not session.title:
+            session.title = default_title(text)
+            self._write(store.rename_session, session.id, session.title)
+        composer = self.query_one(Composer)
+        composer.set_text("")
+        self._save_draft_now()
+        params = {**BASE_PARAMS, **session.settings.to_params()}
+        answer = self._write(
+            store.add_message,
+            Message(
+                role="assistant",
+                content="",
+                session_id=session.id,
+                parent_id=user.id,
+                state="streaming",
+                settings=params,
+            ),
+        )
+        if answer is None:
+            return
+        session.head_id = answer.id
+        chat = self.query_one(ChatPane)
+        await chat.add(user)
+        view = await chat.add(answer)
+        self.refresh_sessions()
+        history = build_history(session, [*history_before, user])
+        self._generate(view, answer, history, session.template, params)
+
+    @work(exclusive=True, group="generation", exit_on_error=False)
+    async def _generate(
+        self, view: MessageView, answer: Message, history: list[Message], template: str, params: dict[str, Any]
+    ) -> None:
+        generation = Generation(self.tui.client, self.tui.store, custom_templates=self.tui.custom_templates)
+        self._generating_view = view
+        view.start_stream()
+        started = time.perf_counter()
+        try:
+            result = await generation.run(answer, history, template, params, ViewSink(self, view))
+        except asyncio.CancelledError:
+            try:
+                stopped = self.tui.store.get_message(answer.id) if answer.id is not None else None
+            except (KeyError, StoreError):
+                stopped = None
+            if stopped is None:
+                stopped = answer.replace(content=view.text, state="interrupted")
+            await view.finish(stopped)
+            raise
+        finally:
+            self._generating_view = None
+        await view.finish(result.message)
+        if result.error is not None:
+            self.notify(describe_error(result.error), title="llama-server", severity="error", markup=False)
+            self.poke_health()
+            if isinstance(result.error, AuthenticationError):
+                self._set_state(ServerState.AUTH_ERROR, result.error.message)
+        elapsed = time.perf_counter() - started
+        self.log(f"generation finished in {elapsed:.2f}s")
+        self._update_context_meter()
+
+    def action_stop(self) -> None:
+        """Esc: stop the answer being generated (what arrived is kept, marked interrupted)."""
+        for worker in self._generation_workers():
+            worker.cancel()
+
+    # -- settings ------------------------------------------------------------------------------
+
+    @on(SettingsPane.SettingChanged)
+    def _setting_changed(self, event: SettingsPane.SettingChanged) -> None:
+        if self.session is None:
+            return
+        self.session.settings.set(event.name, event.value)
+        self._write(self.tui.store.update_session, self.session)
+
+    @on(SettingsPane.ResetAll)
+    def _reset_all(self) -> None:
+        if self.session is None:
+            return
+        from ..domain import SamplingSettings
+
+        self.session.settings = SamplingSettings()
+        self._write(self.tui.store.update_session, self.session)
+        self._fill_settings()
+
+    @on(SettingsPane.TemplateChanged)
+    def _template_changed(self, event: SettingsPane.TemplateChanged) -> None:
+        if self.session is None:
+            return
+        self.session.template = event.name
+        self._write(self.tui.store.update_session, self.session)
+        self._update_context_meter()
+
+    @on(SettingsPane.SystemPromptChanged)
+    def _system_prompt_changed(self, event: SettingsPane.SystemPromptChanged) -> None:
+        if self.session is None:
+            return
+        self.session.system_prompt = event.text
+        self._write(self.tui.store.update_session, self.session)
+
+    @on(SettingsPane.PresetApplied)
+    def _preset_applied(self, event: SettingsPane.PresetApplied) -> None:
+        if self.session is None:
+            return
+        from ..domain import SamplingSettings
+
+        values = self.tui.config.presets.get(event.name)
+        if values is None:
+            return
+        self.session.settings = SamplingSettings.from_dict(values)
+        self._write(self.tui.store.update_session, self.session)
+        self._fill_settings()
+        self.notify(f"Preset “{event.name}” applied.", markup=False)
+
+    @on(SettingsPane.SavePresetRequested)
+    @work(group="preset")
+    async def _save_preset(self) -> None:
+        if self.session is None:
+            return
+        name = await self.app.push_screen_wait(TextPromptScreen("Save settings as preset", "", "preset name"))
+        if not name or not name.strip():
+            return
+        from ..config import ConfigError, save_preset
+
+        try:
+            save_preset(self.tui.config_path, name.strip(), self.session.settings.to_dict())
+        except (ConfigError, OSError) as e:
+            self.notify(f"Preset not saved: {e}", severity="error", markup=False)
+            return
+        self.tui.config.presets[name.strip()] = self.session.settings.to_dict()
+        self.query_one(SettingsPane).set_presets(sorted(self.tui.config.presets))
+        self.notify(f"Preset “{name.strip()}” saved to {self.tui.config_path}.", markup=False)
+
+    # -- server --------------------------------------------------------------------------------
+
+    @work(group="health", exit_on_error=False)
+    async def _poll_health(self) -> None:
+        tui = self.tui
+
+        async def check() -> None:
+            await self._fetch_props()
+
+        self._poller = HealthPoller(tui.client.health, self._on_health, base=tui.config.health_interval, check=check)
+        await self._poller.run()
+
+    def poke_health(self) -> None:
+        poller = getattr(self, "_poller", None)
+        if poller is not None:
+            poller.poke()
+
+    def _on_health(self, state: ServerState, detail: str) -> None:
+        self._set_state(state, detail)
+
+    def _set_state(self, state: ServerState, detail: str = "") -> None:
+        self.server_state = state
+        self.query_one(StatusBar).set_server(self.tui.client.base_url, state, detail)
+
+    async def _fetch_props(self) -> None:
+        props = await self.tui.client.props()  # AuthenticationError here means a bad key
+        self.props = props
+        self.query_one(StatusBar).set_model(props.model_name, props.n_ctx)
+        self._fill_settings()
+        self._update_context_meter()
+        self._poll_slots()
+
+    @work(exclusive=True, group="slots", exit_on_error=False)
+    async def _poll_slots(self) -> None:
+        try:
+            slots = await self.tui.client.slots()
+        except (NotSupported, LlamaError):
+            return
+        self.query_one(StatusBar).set_slots(sum(s.is_processing for s in slots), len(slots))
+
+    @work(exclusive=True, group="context", exit_on_error=False)
+    async def _update_context_meter(self) -> None:
+        """Context used by this session: /tokenize of the rendered prompt, against n_ctx."""
+        if self.session is None or self.session.id is None or self.props is None:
+            return
+        session = self.session
+        history = build_history(session, self.tui.store.active_path(session.id))
+        try:
+            prompt, _ = await self.tui.client.render_chat(
+                history, session.template, custom_templates=self.tui.custom_templates
+            )
+            tokens = await self.tui.client.tokenize(prompt)
+        except LlamaError:
+            return
+        if self.session is session:
+            self.query_one(StatusBar).set_context(len(tokens), self.props.n_ctx)
+
+    # -- store failures ------------------------------------------------------------------------
+
+    def _write(self, fn: Any, *args: Any) -> Any:
+        """Run a store write; on failure say so once and keep working in memory. Returns the
+        write's result (None for writes that return nothing), or False/None when it failed."""
+        try:
+            result = fn(*args)
+        except StoreError as e:
+            self.store_failed(e)
+            return None if fn.__name__ in ("add_message", "create_session", "duplicate_session") else False
+        if self._unsaved:
+            self._unsaved = False
+            self.notify("Saving works again.", severity="information")
+        return result
+
+    def store_failed(self, error: StoreError) -> None:
+        if not self._unsaved:
+            self._unsaved = True
+            self.notify(
+                f"{error}. Unsaved changes are kept in memory while the app runs.",
+                title="Cannot save",
+                severity="error",
+                timeout=10,
+                markup=False,
+            )

@@ -1,0 +1,55 @@
+"""Fixtures for driving the whole app headless (Pilot) against the real tiny-model llama-server."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from llama_tui.app import LlamaTui
+from llama_tui.client import LlamaCppClient
+from llama_tui.config import Config
+from llama_tui.store import Store
+
+FIXED_NOW = 1_790_000_000.0  # a fixed clock for deterministic ages in snapshots
+
+
+@pytest.fixture
+def make_app(tmp_path: Path) -> Iterator[Callable[..., LlamaTui]]:
+    """Build the app the way launch.py does, with the store and config under tmp_path."""
+    stores: list[Store] = []
+
+    def factory(
+        server_url: str,
+        *,
+        api_key: str | None = None,
+        store: Store | None = None,
+        clock: Callable[[], float] | None = None,
+        **config: Any,
+    ) -> LlamaTui:
+        if store is None:
+            store = Store.open(tmp_path / "data" / "sessions.sqlite3")
+            stores.append(store)
+        cfg = Config(server_url=server_url, api_key=api_key, **config)
+        client = LlamaCppClient(server_url, api_key, read_timeout=cfg.read_timeout)
+        kwargs: dict[str, Any] = {}
+        if clock is not None:
+            kwargs["clock"] = clock
+        return LlamaTui(config=cfg, client=client, store=store, config_path=tmp_path / "config.toml", **kwargs)
+
+    yield factory
+    for store in stores:
+        store.close()
+
+
+async def wait_for(pilot: Any, predicate: Callable[[], bool], timeout: float = 20.0) -> None:
+    """Let the app run until predicate() is true (fails the test after timeout seconds)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for the app")
+        await pilot.pause(0.02)
