@@ -7,6 +7,7 @@ never waits on the server.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -32,11 +33,20 @@ from ..widgets.sidebar import Sidebar
 from ..widgets.status_bar import StatusBar
 from .confirm import ConfirmScreen
 from .help import HelpScreen
+from .prompt_preview import PromptPreviewScreen
 from .session_switcher import SessionSwitcher
 from .text_prompt import TextPromptScreen
 
 if TYPE_CHECKING:
     from ..app import LlamaTui
+
+
+def code_blocks(markdown: str) -> list[str]:
+    """The fenced code blocks of a markdown text, without their fences."""
+    return [m.group(1) for m in _FENCE.finditer(markdown)]
+
+
+_FENCE = re.compile(r"^ {0,3}(?:```|~~~)[^\n]*\n(.*?)^ {0,3}(?:```|~~~)[ \t]*$", re.M | re.S)
 
 # Always on: the prompt-progress bar needs return_progress; cache_prompt keeps the KV cache warm.
 BASE_PARAMS: dict[str, Any] = {"return_progress": True, "cache_prompt": True}
@@ -73,6 +83,10 @@ class MainScreen(Screen[None]):
         Binding("f3", "duplicate_session", "Duplicate", show=False),
         Binding("f8", "delete_session", "Delete", show=False),
         Binding("alt+u", "undo_delete", "Undo delete", show=False),
+        Binding("f4", "toggle_pin", "Pin", show=False, priority=True),
+        Binding("f5", "prefill", "Prefill answer", show=False, priority=True),
+        Binding("f6", "prompt_preview", "Prompt", priority=True),
+        Binding("alt+up", "focus_messages", "Messages", show=False, priority=True),
         *(Binding(f"alt+{n}", f"nth_session({n - 1})", f"Session {n}", show=False) for n in range(1, 10)),
     ]
 
@@ -86,6 +100,9 @@ class MainScreen(Screen[None]):
         self._draft_timer: Any = None
         self._unsaved = False
         self._generating_view: MessageView | None = None
+        self._editing: Message | None = None  # a message being edited in the composer
+        self._draft_before_edit: str | None = None
+        self._prefill = ""  # text the next answer starts with (F5)
 
     @property
     def tui(self) -> LlamaTui:
@@ -157,14 +174,37 @@ class MainScreen(Screen[None]):
         if self.is_generating:
             self.action_stop()
         self.session = session
-        path = self.tui.store.active_path(session.id) if session.id is not None else []
-        await self.query_one(ChatPane).show(path)
+        self._editing = None
+        await self._show_session_path()
         composer = self.query_one(Composer)
         composer.set_text(session.draft)
         self._fill_settings()
         if session.id is not None:
             self.query_one(Sidebar).highlight_session(session.id)
         self._update_context_meter()
+
+    async def _show_session_path(self, focus_message: int | None = None) -> None:
+        """Show the session's active path (after a switch, an edit, or a change of branch)."""
+        assert self.session is not None
+        path = self.tui.store.active_path(self.session.id) if self.session.id is not None else []
+        chat = self.query_one(ChatPane)
+        await chat.show(path)
+        views = chat.views()
+        self._annotate_alternatives(views)
+        for view in views:
+            if view.message.id == focus_message:
+                view.focus()
+                view.scroll_visible(animate=False)
+
+    def _annotate_alternatives(self, views: list[MessageView]) -> None:
+        """Mark messages that have siblings (edits, regenerations) with '‹ i/n ›'."""
+        for view in views:
+            if view.message.id is None:
+                continue
+            siblings = self.tui.store.siblings(view.message.id)
+            if len(siblings) > 1:
+                ids = [m.id for m in siblings]
+                view.set_alternatives(ids.index(view.message.id) + 1, len(siblings))
 
     def _fill_settings(self) -> None:
         if self.session is None:
@@ -320,10 +360,25 @@ class MainScreen(Screen[None]):
             return
         store = self.tui.store
         session = self.session
-        history_before = store.active_path(session.id)
+        editing, self._editing = self._editing, None
+        path = store.active_path(session.id)
+        if editing is not None and editing.id is not None:
+            # An edit becomes a sibling of the edited message: the old branch stays as an alternative.
+            path = path[: next((i for i, m in enumerate(path) if m.id == editing.id), len(path))]
+            if editing.role == "assistant":
+                edited = self._write(
+                    store.add_message,
+                    editing.replace(id=None, content=text, state="complete", parent_id=editing.parent_id, error=None),
+                )
+                if edited is not None:
+                    session.head_id = edited.id
+                    self._clear_composer()
+                    await self._show_session_path()
+                return
+        parent_id = path[-1].id if path else None
         # The user's turn is committed before anything is sent.
         user = self._write(
-            store.add_message, Message(role="user", content=text, session_id=session.id, parent_id=session.head_id)
+            store.add_message, Message(role="user", content=text, session_id=session.id, parent_id=parent_id)
         )
         if user is None:
             self.notify(
@@ -334,17 +389,36 @@ class MainScreen(Screen[None]):
         if not session.title:
             session.title = default_title(text)
             self._write(store.rename_session, session.id, session.title)
-        composer = self.query_one(Composer)
-        composer.set_text("")
+        self._clear_composer()
+        if editing is not None:
+            await self._show_session_path()
+        else:
+            await self.query_one(ChatPane).add(user)
+        await self._start_answer(user, [*path, user], prefill=self._take_prefill())
+        self.refresh_sessions()
+
+    def _clear_composer(self) -> None:
+        self.query_one(Composer).set_text(self._draft_before_edit or "")
+        self._draft_before_edit = None
         self._save_draft_now()
+
+    def _take_prefill(self) -> str:
+        prefill, self._prefill = self._prefill, ""
+        return prefill
+
+    async def _start_answer(self, parent: Message, path: list[Message], *, prefill: str = "") -> None:
+        """Add an assistant answer under `parent` (the end of `path`) and stream it. With a prefill
+        the answer starts with that text and the model continues it."""
+        session = self.session
+        assert session is not None and session.id is not None
         params = {**BASE_PARAMS, **session.settings.to_params()}
         answer = self._write(
-            store.add_message,
+            self.tui.store.add_message,
             Message(
                 role="assistant",
-                content="",
+                content=prefill,
                 session_id=session.id,
-                parent_id=user.id,
+                parent_id=parent.id,
                 state="streaming",
                 settings=params,
             ),
@@ -352,23 +426,30 @@ class MainScreen(Screen[None]):
         if answer is None:
             return
         session.head_id = answer.id
-        chat = self.query_one(ChatPane)
-        await chat.add(user)
-        view = await chat.add(answer)
-        self.refresh_sessions()
-        history = build_history(session, [*history_before, user])
-        self._generate(view, answer, history, session.template, params)
+        view = await self.query_one(ChatPane).add(answer)
+        self._annotate_alternatives([view])
+        history = build_history(session, [*path, answer] if prefill else path)
+        self._generate(view, answer, history, session.template, params, continue_final=bool(prefill))
 
     @work(exclusive=True, group="generation", exit_on_error=False)
     async def _generate(
-        self, view: MessageView, answer: Message, history: list[Message], template: str, params: dict[str, Any]
+        self,
+        view: MessageView,
+        answer: Message,
+        history: list[Message],
+        template: str,
+        params: dict[str, Any],
+        *,
+        continue_final: bool = False,
     ) -> None:
         generation = Generation(self.tui.client, self.tui.store, custom_templates=self.tui.custom_templates)
         self._generating_view = view
         view.start_stream()
         started = time.perf_counter()
         try:
-            result = await generation.run(answer, history, template, params, ViewSink(self, view))
+            result = await generation.run(
+                answer, history, template, params, ViewSink(self, view), continue_final=continue_final
+            )
         except asyncio.CancelledError:
             try:
                 stopped = self.tui.store.get_message(answer.id) if answer.id is not None else None
@@ -391,9 +472,199 @@ class MainScreen(Screen[None]):
         self._update_context_meter()
 
     def action_stop(self) -> None:
-        """Esc: stop the answer being generated (what arrived is kept, marked interrupted)."""
-        for worker in self._generation_workers():
+        """Esc: stop the answer being generated (what arrived is kept, marked interrupted);
+        otherwise leave an edit, or go back to the composer."""
+        workers = self._generation_workers()
+        for worker in workers:
             worker.cancel()
+        if workers:
+            return
+        if self._editing is not None:
+            self._editing = None
+            self._clear_composer()
+            self.notify("Edit cancelled.")
+        self.query_one(Composer).focus()
+
+    # -- acting on one message ----------------------------------------------------------------
+
+    @on(MessageView.ActionRequested)
+    async def _message_action(self, event: MessageView.ActionRequested) -> None:
+        if self.session is None or event.view.message.id is None:
+            return
+        if self.is_generating and event.action not in ("copy", "copy_code"):
+            self.notify("Still answering: press Esc to stop it first.", severity="warning")
+            return
+        handler = getattr(self, f"_message_{event.action}", None)
+        if handler is not None:
+            await handler(event.view, event.view.message)
+
+    def _path_until(self, message: Message, *, inclusive: bool) -> list[Message]:
+        assert self.session is not None
+        path = self.tui.store.active_path(self.session.id)
+        for i, m in enumerate(path):
+            if m.id == message.id:
+                return path[: i + 1] if inclusive else path[:i]
+        return path
+
+    async def _message_edit(self, view: MessageView, message: Message) -> None:
+        composer = self.query_one(Composer)
+        if self._editing is None:
+            self._draft_before_edit = composer.text
+        self._editing = message
+        composer.set_text(message.content)
+        composer.focus()
+        what = "resends it" if message.role == "user" else "saves it"
+        self.notify(
+            f"Editing the {'message' if message.role == 'user' else 'answer'}: Enter {what} as a new "
+            "branch (the old one stays as an alternative); Esc cancels."
+        )
+
+    async def _message_regenerate(self, view: MessageView, message: Message) -> None:
+        """A new answer beside this one (or, on a user message, beside its answer)."""
+        assert self.session is not None
+        parent_path = self._path_until(message, inclusive=message.role == "user")
+        if not parent_path or parent_path[-1].role != "user":
+            self.notify("Regenerate needs a user message before the answer.", severity="warning")
+            return
+        self.session.head_id = parent_path[-1].id
+        await self.query_one(ChatPane).show(parent_path)
+        self._annotate_alternatives(self.query_one(ChatPane).views())
+        await self._start_answer(parent_path[-1], parent_path)
+        self.query_one(Composer).focus()
+
+    async def _message_continue(self, view: MessageView, message: Message) -> None:
+        """Continue an answer: the raw prompt ends with the partial answer, no new turn."""
+        assert self.session is not None
+        if message.role != "assistant" or message.id != self.session.head_id:
+            self.notify("Continue works on the last answer of the conversation.", severity="warning")
+            return
+        path = self._path_until(message, inclusive=True)
+        params = {**BASE_PARAMS, **self.session.settings.to_params()}
+        answer = message.replace(state="streaming", error=None)
+        self._write(self.tui.store.update_message, answer)
+        view.message = answer
+        view.update_footer()
+        view.start_stream()
+        self._generate(
+            view, answer, build_history(self.session, path), self.session.template, params, continue_final=True
+        )
+
+    async def _message_previous_alternative(self, view: MessageView, message: Message) -> None:
+        await self._switch_alternative(message, -1)
+
+    async def _message_next_alternative(self, view: MessageView, message: Message) -> None:
+        await self._switch_alternative(message, 1)
+
+    async def _switch_alternative(self, message: Message, step: int) -> None:
+        assert self.session is not None and self.session.id is not None and message.id is not None
+        store = self.tui.store
+        siblings = store.siblings(message.id)
+        ids = [m.id for m in siblings]
+        index = ids.index(message.id) + step
+        if not 0 <= index < len(siblings):
+            return
+        target = siblings[index].id
+        assert target is not None
+        head = store.latest_leaf(target)  # show that branch's latest continuation
+        if self._write(store.set_head, self.session.id, head) is False:
+            return
+        self.session.head_id = head
+        await self._show_session_path(focus_message=target)
+        self._update_context_meter()
+
+    async def _message_copy(self, view: MessageView, message: Message) -> None:
+        self.app.copy_to_clipboard(message.content)
+        self.notify(f"Copied the message ({len(message.content):,} characters).")
+
+    async def _message_copy_code(self, view: MessageView, message: Message) -> None:
+        blocks = code_blocks(message.content)
+        if not blocks:
+            self.notify("This message has no code block.", severity="warning")
+            return
+        # Pressing the key again copies the next block.
+        index = getattr(view, "_code_index", -1) + 1
+        index = index if index < len(blocks) else 0
+        view._code_index = index  # type: ignore[attr-defined]
+        self.app.copy_to_clipboard(blocks[index])
+        self.notify(f"Copied code block {index + 1} of {len(blocks)}.")
+
+    async def _message_fork(self, view: MessageView, message: Message) -> None:
+        """A new session holding the conversation up to this message."""
+        assert self.session is not None
+        store = self.tui.store
+        source = self.session
+        fork = self._write(
+            store.create_session,
+            Session(
+                title=f"{source.title or 'New session'} (fork)",
+                template=source.template,
+                system_prompt=source.system_prompt,
+                settings=source.settings.copy(),
+                server=source.server,
+                model=source.model,
+            ),
+        )
+        if fork is None:
+            return
+        parent: int | None = None
+        for m in self._path_until(message, inclusive=True):
+            copy = self._write(store.add_message, m.replace(id=None, session_id=fork.id, parent_id=parent))
+            if copy is None:
+                return
+            parent = copy.id
+        await self._show_session(store.get_session(fork.id))
+        self.refresh_sessions()
+        self.notify(f"Forked into “{fork.title}”.", markup=False)
+
+    def action_focus_messages(self) -> None:
+        views = self.query_one(ChatPane).views()
+        if views:
+            views[-1].focus()
+            views[-1].scroll_visible(animate=False)
+
+    def action_toggle_pin(self) -> None:
+        if self.session is None or self.session.id is None:
+            return
+        self.session.pinned = not self.session.pinned
+        self._write(self.tui.store.set_pinned, self.session.id, self.session.pinned)
+        self.refresh_sessions()
+        self.notify("Pinned to the top." if self.session.pinned else "Unpinned.")
+
+    @work(group="prefill")
+    async def action_prefill(self) -> None:
+        """Start the next answer with text of your own; the model continues from there."""
+        if self.session is None or self.session.id is None:
+            return
+        text = await self.app.push_screen_wait(
+            TextPromptScreen("Start the answer with…", self._prefill, "e.g. Sure! Here is")
+        )
+        if text is None:
+            return
+        composer = self.query_one(Composer)
+        if composer.text.strip():
+            self._prefill = text
+            self.notify("The next answer will start with your text. Press Enter to send.")
+            composer.focus()
+            return
+        path = self.tui.store.active_path(self.session.id)
+        if not path or path[-1].role != "user":
+            self._prefill = text
+            self.notify("Type your message: its answer will start with your text.")
+            composer.focus()
+            return
+        await self._start_answer(path[-1], path, prefill=text)
+
+    def action_prompt_preview(self) -> None:
+        if self.session is None or self.session.id is None:
+            return
+        path = self.tui.store.active_path(self.session.id)
+        pending = self.query_one(Composer).text
+        if pending.strip() and self._editing is None:
+            path = [*path, Message(role="user", content=pending)]
+        history = build_history(self.session, path)
+        self.app.push_screen(
+            PromptPreviewScreen(self.tui.client, history, self.session.template, self.tui.custom_templates)
+        )
 
     # -- settings ------------------------------------------------------------------------------
 

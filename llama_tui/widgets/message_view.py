@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
+from textual.message import Message as TextualMessage
 from textual.widgets import Markdown, ProgressBar, Static
 from textual.widgets.markdown import MarkdownStream
 
@@ -40,7 +44,8 @@ class MessageView(Vertical):
     themselves. A streaming answer grows through a MarkdownStream, never a whole re-render."""
 
     DEFAULT_CSS = """
-    MessageView { height: auto; padding: 0 1; margin-bottom: 1; }
+    MessageView { height: auto; padding: 0 1; margin-bottom: 1; border-left: blank; }
+    MessageView:focus { border-left: thick $accent; background: $boost; }
     MessageView .role { text-style: bold; height: 1; }
     MessageView.-user .role { color: $accent; }
     MessageView.-assistant .role { color: $success; }
@@ -50,14 +55,37 @@ class MessageView(Vertical):
     MessageView ProgressBar { height: 1; }
     """
 
+    # Keys that act on the focused message (shift+tab from the composer, or alt+up, focuses one).
+    BINDINGS = [
+        Binding("up", "focus_sibling(-1)", "Previous message", show=False),
+        Binding("down", "focus_sibling(1)", "Next message", show=False),
+        Binding("e", "request('edit')", "Edit"),
+        Binding("r", "request('regenerate')", "Regenerate"),
+        Binding("c", "request('continue')", "Continue"),
+        Binding("left,[", "request('previous_alternative')", "‹ Alt"),
+        Binding("right,]", "request('next_alternative')", "Alt ›"),
+        Binding("y", "request('copy')", "Copy"),
+        Binding("b", "request('copy_code')", "Copy code"),
+        Binding("f", "request('fork')", "Fork here"),
+    ]
+
+    @dataclass
+    class ActionRequested(TextualMessage):
+        """The user asked for `action` on this message; the screen decides what it means."""
+
+        view: MessageView
+        action: str
+
     def __init__(self, message: Message) -> None:
         super().__init__(classes=f"-{message.role}")
+        self.can_focus = True
         self.message = message
         self._stream: MarkdownStream | None = None
         self._text_parts: list[str] = [message.content]
+        self.alternatives: tuple[int, int] = (1, 1)  # (this one, of how many) among its siblings
 
     def compose(self) -> ComposeResult:
-        yield Static(ROLE_LABELS.get(self.message.role, self.message.role), classes="role", markup=False)
+        yield Static(self._role_text(), classes="role", markup=False)
         yield Markdown(neutralize(self.message.content), open_links=False)
         progress = ProgressBar(total=100, show_eta=False, show_percentage=True)
         progress.display = False
@@ -66,6 +94,26 @@ class MessageView(Vertical):
 
     def on_mount(self) -> None:
         self._set_state_class()
+
+    def _role_text(self) -> str:
+        label = ROLE_LABELS.get(self.message.role, self.message.role)
+        index, total = self.alternatives
+        return f"{label}   ‹ {index}/{total} ›" if total > 1 else label
+
+    def set_alternatives(self, index: int, total: int) -> None:
+        self.alternatives = (index, total)
+        if self.is_mounted:
+            self.query_one(".role", Static).update(self._role_text())
+
+    def action_request(self, action: str) -> None:
+        self.post_message(self.ActionRequested(self, action))
+
+    def action_focus_sibling(self, step: int) -> None:
+        views = [v for v in self.parent.children if isinstance(v, MessageView)] if self.parent else []
+        index = views.index(self) + step if self in views else -1
+        if 0 <= index < len(views):
+            views[index].focus()
+            views[index].scroll_visible(animate=False)
 
     @property
     def markdown(self) -> Markdown:
