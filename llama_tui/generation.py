@@ -23,6 +23,7 @@ from .client import (
     TokenEvent,
 )
 from .domain import Message, Session
+from .reasoning import split_reasoning
 from .store import Store, StoreError
 
 
@@ -46,7 +47,12 @@ def build_history(session: Session, path: Sequence[Message]) -> list[Message]:
     history: list[Message] = []
     if session.system_prompt.strip():
         history.append(Message(role="system", content=session.system_prompt))
-    history.extend(m for m in path if m.role in ("user", "assistant", "system"))
+    for m in path:
+        if m.role == "assistant":
+            # Reasoning is never sent back (an interrupted answer may still hold its <think> block).
+            m = m.replace(content=split_reasoning(m.content)[1])
+        if m.role in ("user", "assistant", "system"):
+            history.append(m)
     return history
 
 
@@ -87,7 +93,12 @@ class Generation:
 
         def save(**changes: Any) -> None:
             nonlocal answer, saved
-            answer = answer.replace(content="".join(parts), probs=probs or None, **changes)
+            content = "".join(parts)
+            if "state" in changes:  # the last save: keep <think> reasoning apart from the answer
+                reasoning, rest = split_reasoning(content)
+                if reasoning is not None:
+                    content, changes["reasoning"] = rest, reasoning
+            answer = answer.replace(content=content, probs=probs or None, **changes)
             try:
                 self.store.update_message(answer)
                 saved = True

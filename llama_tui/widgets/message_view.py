@@ -8,12 +8,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message as TextualMessage
-from textual.widgets import Markdown, ProgressBar, Static
+from textual.widgets import Collapsible, Markdown, ProgressBar, Static
 from textual.widgets.markdown import MarkdownStream
 
 from ..client import ProgressEvent
 from ..domain import Message
 from ..format import format_timings
+from ..reasoning import ReasoningSplitter, split_reasoning
 from ..sanitize import neutralize
 
 ROLE_LABELS = {"user": "You", "assistant": "Assistant", "system": "System"}
@@ -83,10 +84,25 @@ class MessageView(Vertical):
         self._stream: MarkdownStream | None = None
         self._text_parts: list[str] = [message.content]
         self.alternatives: tuple[int, int] = (1, 1)  # (this one, of how many) among its siblings
+        self._splitter = ReasoningSplitter()
+        self._reasoning_parts: list[str] = []
+        self._reasoning_dirty = False
+
+    def _shown(self) -> tuple[str | None, str]:
+        """(reasoning, answer) to show: stored apart, or still inside the text (interrupted)."""
+        if self.message.reasoning is not None:
+            return self.message.reasoning, self.message.content
+        if self.message.role == "assistant":
+            return split_reasoning(self.message.content)
+        return None, self.message.content
 
     def compose(self) -> ComposeResult:
+        reasoning, answer = self._shown()
         yield Static(self._role_text(), classes="role", markup=False)
-        yield Markdown(neutralize(self.message.content), open_links=False)
+        with Collapsible(title="Reasoning", collapsed=True) as box:
+            box.display = reasoning is not None
+            yield Static(neutralize(reasoning or ""), classes="reasoning", markup=False)
+        yield Markdown(neutralize(answer), open_links=False)
         progress = ProgressBar(total=100, show_eta=False, show_percentage=True)
         progress.display = False
         yield progress
@@ -131,10 +147,24 @@ class MessageView(Vertical):
         progress = self.query_one(ProgressBar)
         if progress.display:
             progress.display = False
-        if self._stream is None:
-            self.start_stream()
-        assert self._stream is not None
-        await self._stream.write(neutralize(text))
+        thought, answer = self._splitter.feed(text)
+        if thought:
+            self._reasoning_parts.append(thought)
+            if not self._reasoning_dirty:  # redraw the reasoning at most ten times a second
+                self._reasoning_dirty = True
+                self.set_timer(0.1, self._show_reasoning)
+        if answer:
+            if self._stream is None:
+                self.start_stream()
+            assert self._stream is not None
+            await self._stream.write(neutralize(answer))
+
+    def _show_reasoning(self) -> None:
+        self._reasoning_dirty = False
+        box = self.query_one(Collapsible)
+        box.display = True
+        box.title = f"Reasoning ({sum(map(len, self._reasoning_parts)):,} characters)"
+        self.query_one(".reasoning", Static).update(neutralize("".join(self._reasoning_parts).strip("\n")))
 
     def show_progress(self, event: ProgressEvent) -> None:
         progress = self.query_one(ProgressBar)
@@ -149,8 +179,15 @@ class MessageView(Vertical):
         self.query_one(ProgressBar).display = False
         self.message = message
         self._text_parts = [message.content]
+        self._splitter = ReasoningSplitter()
+        reasoning, answer = self._shown()
+        box = self.query_one(Collapsible)
+        box.display = reasoning is not None
+        if reasoning is not None:
+            box.title = f"Reasoning ({len(reasoning):,} characters)"
+            self.query_one(".reasoning", Static).update(neutralize(reasoning))
         # One final update settles the document (e.g. stale code-fence state from streaming).
-        await self.markdown.update(neutralize(message.content))
+        await self.markdown.update(neutralize(answer))
         self.update_footer()
 
     def update_footer(self) -> None:
