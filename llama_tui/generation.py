@@ -56,6 +56,17 @@ def build_history(session: Session, path: Sequence[Message]) -> list[Message]:
     return history
 
 
+def with_text_ends(entries: list[dict[str, Any]], end: int) -> list[dict[str, Any]]:
+    """Mark each probability entry with where its token ends in the answer text ("text_end"). The
+    server joins a token that ends mid-character with the next one, so entries can be fewer than
+    tokens; the offsets keep "regenerate from this token" exact about the text before it."""
+    out: list[dict[str, Any]] = []
+    for entry in reversed(entries):
+        out.append({**entry, "text_end": end})
+        end -= len(str(entry.get("token", "")))
+    return out[::-1]
+
+
 def describe_error(error: LlamaError) -> str:
     """One line for the user, with token counts for a context overflow."""
     if isinstance(error, ContextOverflow) and error.n_prompt_tokens and error.n_ctx:
@@ -80,10 +91,12 @@ class Generation:
         sink: GenerationSink,
         *,
         continue_final: bool = False,
+        raw_prompt: list[int | str] | None = None,
     ) -> GenerationResult:
         """Stream into `answer` (already in the store, state "streaming"). With continue_final the
         last history message is the partial answer being continued; `answer.content` starts as it."""
         parts: list[str] = [answer.content] if answer.content else []
+        length = len(answer.content)
         probs: list[dict[str, Any]] = list(answer.probs or [])
         last_save = self.clock()
         saved = True
@@ -107,14 +120,18 @@ class Generation:
                 sink.on_store_error(e)
 
         try:
-            stream = self.client.stream_chat(
-                history, template, custom_templates=self.custom_templates, continue_final=continue_final, **params
-            )
+            if raw_prompt is not None:  # e.g. regenerate from a chosen token: prompt already built
+                stream = self.client.stream_completion(raw_prompt, **params)
+            else:
+                stream = self.client.stream_chat(
+                    history, template, custom_templates=self.custom_templates, continue_final=continue_final, **params
+                )
             async for event in stream:
                 if isinstance(event, TokenEvent):
                     parts.append(event.content)
+                    length += len(event.content)
                     if event.probs:
-                        probs.extend(event.probs)
+                        probs.extend(with_text_ends(event.probs, length))
                     await sink.on_text(event.content)
                     now = self.clock()
                     if now - last_save >= self.checkpoint_interval:

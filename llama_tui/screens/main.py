@@ -36,6 +36,7 @@ from .help import HelpScreen
 from .prompt_preview import PromptPreviewScreen
 from .session_switcher import SessionSwitcher
 from .text_prompt import TextPromptScreen
+from .token_probs import TokenChoice, TokenProbsScreen
 
 if TYPE_CHECKING:
     from ..app import LlamaTui
@@ -441,6 +442,7 @@ class MainScreen(Screen[None]):
         params: dict[str, Any],
         *,
         continue_final: bool = False,
+        raw_prompt: list[int | str] | None = None,
     ) -> None:
         generation = Generation(self.tui.client, self.tui.store, custom_templates=self.tui.custom_templates)
         self._generating_view = view
@@ -448,7 +450,13 @@ class MainScreen(Screen[None]):
         started = time.perf_counter()
         try:
             result = await generation.run(
-                answer, history, template, params, ViewSink(self, view), continue_final=continue_final
+                answer,
+                history,
+                template,
+                params,
+                ViewSink(self, view),
+                continue_final=continue_final,
+                raw_prompt=raw_prompt,
             )
         except asyncio.CancelledError:
             try:
@@ -615,6 +623,63 @@ class MainScreen(Screen[None]):
         await self._show_session(store.get_session(fork.id))
         self.refresh_sessions()
         self.notify(f"Forked into “{fork.title}”.", markup=False)
+
+    async def _message_probabilities(self, view: MessageView, message: Message) -> None:
+        if not message.probs:
+            self.notify(
+                "No probabilities were recorded for this answer: set n_probs (e.g. 5) in the settings "
+                "pane (ctrl+t), then regenerate.",
+                severity="warning",
+            )
+            return
+        self._pick_token_alternative(message)
+
+    @work(group="probs")
+    async def _pick_token_alternative(self, message: Message) -> None:
+        choice = await self.app.push_screen_wait(TokenProbsScreen(message.probs or []))
+        if choice is not None:
+            await self.regenerate_from_token(message, choice)
+
+    async def regenerate_from_token(self, message: Message, choice: TokenChoice) -> None:
+        """A new answer beside `message` that keeps its text up to the chosen token, puts the chosen
+        alternative in its place (by token id, in the prompt) and lets the model go on from there."""
+        session = self.session
+        assert session is not None and session.id is not None and message.probs is not None
+        start = int(message.probs[choice.index - 1].get("text_end", 0)) if choice.index > 0 else 0
+        prefix = message.content[:start]
+        parent_path = self._path_until(message, inclusive=False)
+        history = build_history(session, parent_path)
+        try:
+            prompt, stops = await self.tui.client.render_chat(
+                history, session.template, custom_templates=self.tui.custom_templates
+            )
+        except LlamaError as e:
+            self.notify(describe_error(e), severity="error", markup=False)
+            return
+        params = {**BASE_PARAMS, **session.settings.to_params()}
+        if stops:
+            params["stop"] = [*params.get("stop", []), *stops]
+        session.head_id = parent_path[-1].id if parent_path else None
+        await self.query_one(ChatPane).show(parent_path)
+        answer = self._write(
+            self.tui.store.add_message,
+            Message(
+                role="assistant",
+                content=prefix + choice.text,
+                session_id=session.id,
+                parent_id=message.parent_id,
+                state="streaming",
+                settings=params,
+            ),
+        )
+        if answer is None:
+            return
+        session.head_id = answer.id
+        chat = self.query_one(ChatPane)
+        self._annotate_alternatives(chat.views())
+        view = await chat.add(answer)
+        self._annotate_alternatives([view])
+        self._generate(view, answer, history, session.template, params, raw_prompt=[prompt + prefix, choice.token_id])
 
     def action_focus_messages(self) -> None:
         views = self.query_one(ChatPane).views()

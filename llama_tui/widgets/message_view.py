@@ -68,6 +68,7 @@ class MessageView(Vertical):
         Binding("y", "request('copy')", "Copy"),
         Binding("b", "request('copy_code')", "Copy code"),
         Binding("f", "request('fork')", "Fork here"),
+        Binding("p", "request('probabilities')", "Probabilities"),
     ]
 
     @dataclass

@@ -9,6 +9,7 @@ import pytest
 
 from llama_tui.screens.main import BASE_PARAMS, MainScreen, code_blocks
 from llama_tui.screens.prompt_preview import PromptPreviewScreen
+from llama_tui.screens.token_probs import TokenProbsScreen
 from llama_tui.server_state import ServerState
 from llama_tui.widgets.composer import Composer
 from llama_tui.widgets.message_view import MessageView
@@ -196,3 +197,28 @@ async def test_copy_message_and_code_block_fork_and_pin(llama_server, make_app) 
 def test_code_blocks_finds_both_fence_kinds() -> None:
     assert code_blocks("a\n```py\nx = 1\n```\nb\n~~~\ny\n~~~\n") == ["x = 1\n", "y\n"]
     assert code_blocks("no code") == []
+
+
+async def test_token_probabilities_and_regenerate_from_an_alternative(llama_server, make_app, endless) -> None:
+    app = make_app(llama_server.url, default_template="chatml", default_settings={"n_predict": 12, "n_probs": 3})
+    spy = PromptSpy(app.client)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot)
+        await send(pilot, screen, "hi", 2)
+        original = screen.query(MessageView)[-1].message
+        assert original.probs and len(original.probs) >= 3
+        assert all(len(entry["top_logprobs"]) == 3 for entry in original.probs)
+        await pilot.press("alt+up", "p")
+        await wait_for(pilot, lambda: isinstance(app.screen, TokenProbsScreen))
+        await pilot.press("down", "down", "tab", "down", "enter")  # token 3, its second alternative
+        await wait_for(pilot, lambda: len(spy.prompts) == 2)
+        await wait_for(pilot, settled(screen, 2))
+        chosen = original.probs[2]["top_logprobs"][1]
+        prompt = spy.prompts[-1]
+        assert isinstance(prompt, list) and prompt[-1] == chosen["id"]
+        prefix = original.content[: original.probs[1]["text_end"]]
+        assert prompt[0].endswith("<|im_start|>assistant\n" + prefix)
+        new = screen.query(MessageView)[-1].message
+        assert new.content.startswith(prefix + chosen["token"])
+        assert [m.id for m in app.store.siblings(original.id)] == [original.id, new.id]
+        assert screen.query(MessageView)[-1].alternatives == (2, 2)
