@@ -131,7 +131,7 @@ async def test_edit_user_message_resends_as_a_branch(llama_server, make_app) -> 
         await wait_for(pilot, settled(screen, 2))
         assert screen.query(MessageView)[0].alternatives == (2, 2)
         path = app.store.active_path(screen.session.id)
-        assert [m.content for m in path][0] == "second wording"
+        assert path[0].content == "second wording"
         assert [m.content for m in app.store.siblings(original.id)] == ["first wording", "second wording"]
         # The old branch, with its answer, is still there.
         assert app.store.latest_leaf(original.id) != original.id
