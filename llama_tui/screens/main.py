@@ -407,12 +407,21 @@ class MainScreen(Screen[None]):
         prefill, self._prefill = self._prefill, ""
         return prefill
 
+    def _request_params(self) -> dict[str, Any]:
+        """The /completion parameters of the next request in this session."""
+        assert self.session is not None and self.session.id is not None
+        params = {**BASE_PARAMS, **self.session.settings.to_params()}
+        if self.props is not None and self.props.total_slots > 1:
+            # One slot per session: switching sessions keeps each one's KV cache warm.
+            params.setdefault("id_slot", self.session.id % self.props.total_slots)
+        return params
+
     async def _start_answer(self, parent: Message, path: list[Message], *, prefill: str = "") -> None:
         """Add an assistant answer under `parent` (the end of `path`) and stream it. With a prefill
         the answer starts with that text and the model continues it."""
         session = self.session
         assert session is not None and session.id is not None
-        params = {**BASE_PARAMS, **session.settings.to_params()}
+        params = self._request_params()
         answer = self._write(
             self.tui.store.add_message,
             Message(
@@ -446,6 +455,9 @@ class MainScreen(Screen[None]):
     ) -> None:
         generation = Generation(self.tui.client, self.tui.store, custom_templates=self.tui.custom_templates)
         self._generating_view = view
+        if self.server_state is ServerState.SLEEPING:
+            self.notify("Waking the model: the first answer takes a moment.", title="llama-server")
+            view.show_status("waking model…")
         view.start_stream()
         started = time.perf_counter()
         try:
@@ -547,7 +559,7 @@ class MainScreen(Screen[None]):
             self.notify("Continue works on the last answer of the conversation.", severity="warning")
             return
         path = self._path_until(message, inclusive=True)
-        params = {**BASE_PARAMS, **self.session.settings.to_params()}
+        params = self._request_params()
         answer = message.replace(state="streaming", error=None)
         self._write(self.tui.store.update_message, answer)
         view.message = answer
@@ -656,7 +668,7 @@ class MainScreen(Screen[None]):
         except LlamaError as e:
             self.notify(describe_error(e), severity="error", markup=False)
             return
-        params = {**BASE_PARAMS, **session.settings.to_params()}
+        params = self._request_params()
         if stops:
             params["stop"] = [*params.get("stop", []), *stops]
         session.head_id = parent_path[-1].id if parent_path else None

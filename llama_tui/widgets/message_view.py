@@ -167,6 +167,10 @@ class MessageView(Vertical):
         box.title = f"Reasoning ({sum(map(len, self._reasoning_parts)):,} characters)"
         self.query_one(".reasoning", Static).update(neutralize("".join(self._reasoning_parts).strip("\n")))
 
+    def show_status(self, text: str) -> None:
+        """A passing state shown in the footer until the answer ends (e.g. "waking model…")."""
+        self.query_one(".footer", Static).update(text)
+
     def show_progress(self, event: ProgressEvent) -> None:
         progress = self.query_one(ProgressBar)
         progress.display = True
