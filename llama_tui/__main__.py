@@ -54,6 +54,24 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--seed", type=int, metavar="S")
     ask.add_argument("--json", action="store_true", help="print one JSON object at the end instead of streaming")
     ask.add_argument("--health", action="store_true", help="print the server's status and model facts, then exit")
+
+    export = sub.add_parser(
+        "export",
+        help="export sessions to JSON or Markdown",
+        description="Export sessions. JSON keeps every field and branch and can be imported back.",
+    )
+    export.add_argument("--format", choices=("json", "md"), default="json")
+    export.add_argument("--session", metavar="ID|TITLE", help="one session (default: all; Markdown needs one)")
+    export.add_argument("-o", "--output", metavar="FILE", type=Path, help="write here (default: stdout)")
+    export.add_argument("--data-dir", metavar="DIR", type=Path, help="where sessions are stored")
+
+    imp = sub.add_parser(
+        "import",
+        help="import a llama-tui JSON export or a llama.cpp web UI export",
+        description="Import sessions from a llama-tui JSON export or a llama.cpp web UI export.",
+    )
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--data-dir", metavar="DIR", type=Path, help="where sessions are stored")
     return parser
 
 
@@ -64,6 +82,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .ask import run_ask
 
         return run_ask(args)
+    if args.command in ("export", "import"):
+        from .transfer_cli import run_transfer
+
+        return run_transfer(args)
     from .launch import run_tui  # imports Textual
 
     return run_tui(args)

@@ -80,6 +80,22 @@ class LlamaTui(App[None]):
             ("Next session", "Open the next session in the list (ctrl+down)", main.action_next_session),
             ("Previous session", "Open the previous session in the list (ctrl+up)", main.action_previous_session),
             ("Help", "Show every key binding (F1)", main.action_help),
+            ("Search all sessions", "Full-text search across every session (ctrl+f)", main.action_search),
+            ("Export session as Markdown", "Write this session to a .md file", lambda: main.export_session("md")),
+            (
+                "Export session as JSON",
+                "Every field, every branch (re-importable)",
+                lambda: main.export_session("json"),
+            ),
+            (
+                "Export all sessions as JSON",
+                "A backup of every session",
+                lambda: main.export_session("json", everything=True),
+            ),
+            ("Import sessions", "From a llama-tui JSON export or a llama.cpp web UI export", main.import_sessions),
+            ("Pin / unpin session", "Keep this session at the top (F4)", main.action_toggle_pin),
+            ("Prefill the answer", "Start the next answer with your own text (F5)", main.action_prefill),
+            ("Prompt preview", "The exact prompt, its tokens and count (F6)", main.action_prompt_preview),
         ):
             yield SystemCommand(title, help_text, action)
 

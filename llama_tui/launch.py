@@ -39,7 +39,7 @@ def run_tui(args: argparse.Namespace) -> int:
             f"llama-tui: the session store was damaged; it was moved aside to {store.recovered_from}", file=sys.stderr
         )
     store.mark_streaming_interrupted()
-    initial = _find_session(store, args.session) if args.session else None
+    initial = find_session(store, args.session) if args.session else None
     if args.session and initial is None:
         print(f"llama-tui: no session {args.session!r}", file=sys.stderr)
         store.close()
@@ -66,7 +66,7 @@ def run_tui(args: argparse.Namespace) -> int:
     return 0
 
 
-def _find_session(store: Any, ref: str) -> int | None:
+def find_session(store: Any, ref: str) -> int | None:
     if ref.isdigit():
         try:
             return int(store.get_session(int(ref)).id)

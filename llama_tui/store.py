@@ -24,7 +24,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
@@ -770,6 +770,68 @@ class Store:
             return cur.rowcount
 
     # -- search and change detection ----------------------------------------------------------
+
+    def session_messages(self, session_id: int) -> list[Message]:
+        """Every message of the session's tree (all branches), in id order, so a parent always
+        comes before its children. [] for a session without messages."""
+        with self._reading() as conn:
+            rows = conn.execute(
+                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE session_id = ? ORDER BY id", (session_id,)
+            ).fetchall()
+        return [_message(r) for r in rows]
+
+    def import_session(self, session: Session, messages: Sequence[Message]) -> Session:
+        """Insert a session and its whole message tree in one transaction, keeping every field as
+        given, created_at/updated_at included (import, restore). Each message carries an id local to
+        this call and comes after its parent; parent_id and session.head_id refer to those local
+        ids and are remapped. Returns the new session."""
+        if session.id is not None:
+            raise ValueError(f"session already has id {session.id}")
+        with self._writing() as conn:
+            cur = conn.execute(
+                "INSERT INTO sessions (title, created_at, updated_at, template, system_prompt, settings_json, "
+                "draft, head_id, pinned, server, model) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)",
+                (
+                    session.title,
+                    session.created_at,
+                    session.updated_at,
+                    session.template,
+                    session.system_prompt,
+                    _dumps(session.settings.to_dict()),
+                    session.draft,
+                    int(session.pinned),
+                    session.server,
+                    session.model,
+                ),
+            )
+            new_sid = cur.lastrowid
+            mapping: dict[int, int] = {}
+            for m in messages:
+                _check_message(m)
+                if m.id is None or m.id in mapping:
+                    raise ValueError(f"imported messages need distinct ids, got {m.id!r}")
+                if m.parent_id is not None and m.parent_id not in mapping:
+                    raise ValueError(f"message {m.id} comes before its parent {m.parent_id}")
+                cur = conn.execute(
+                    "INSERT INTO messages (content, state, timings_json, stop_type, stopping_word, truncated, "
+                    "tokens_cached, ttft_ms, settings_json, error, reasoning, probs_json, session_id, parent_id, "
+                    "role, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        *_message_values(m),
+                        new_sid,
+                        None if m.parent_id is None else mapping[m.parent_id],
+                        m.role,
+                        m.created_at,
+                    ),
+                )
+                assert cur.lastrowid is not None
+                mapping[m.id] = cur.lastrowid
+            if session.head_id is not None and session.head_id not in mapping:
+                raise ValueError(f"the head {session.head_id} is not one of the messages")
+            head = None if session.head_id is None else mapping[session.head_id]
+            conn.execute("UPDATE sessions SET head_id = ? WHERE id = ?", (head, new_sid))
+        assert new_sid is not None
+        return self.get_session(new_sid)
 
     def search(
         self, query: str, limit: int = 50, *, highlight: tuple[str, str] = ("", "")

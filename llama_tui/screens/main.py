@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import on, work
@@ -34,12 +35,18 @@ from ..widgets.status_bar import StatusBar
 from .confirm import ConfirmScreen
 from .help import HelpScreen
 from .prompt_preview import PromptPreviewScreen
+from .search import SearchScreen
 from .session_switcher import SessionSwitcher
 from .text_prompt import TextPromptScreen
 from .token_probs import TokenChoice, TokenProbsScreen
 
 if TYPE_CHECKING:
     from ..app import LlamaTui
+
+
+def slug(title: str) -> str:
+    """A file-name-safe version of a session title."""
+    return re.sub(r"[^\w.-]+", "-", title).strip("-")[:60] or "session"
 
 
 def code_blocks(markdown: str) -> list[str]:
@@ -88,6 +95,7 @@ class MainScreen(Screen[None]):
         Binding("f5", "prefill", "Prefill answer", show=False, priority=True),
         Binding("f6", "prompt_preview", "Prompt", priority=True),
         Binding("alt+up", "focus_messages", "Messages", show=False, priority=True),
+        Binding("ctrl+f", "search", "Search", priority=True),
         *(Binding(f"alt+{n}", f"nth_session({n - 1})", f"Session {n}", show=False) for n in range(1, 10)),
     ]
 
@@ -134,8 +142,9 @@ class MainScreen(Screen[None]):
         tui = self.tui
         target = tui.initial_session
         if target is None and not tui.new_session:
-            sessions = tui.store.list_sessions(limit=1)
-            target = sessions[0].id if sessions else None
+            # The session used last, pinned or not (the list puts pinned ones first).
+            sessions = tui.store.list_sessions()
+            target = max(sessions, key=lambda x: x.updated_at).id if sessions else None
         if target is None:
             await self.new_session()
         else:
@@ -243,7 +252,7 @@ class MainScreen(Screen[None]):
 
     @work(group="switcher")
     async def action_switcher(self) -> None:
-        chosen = await self.app.push_screen_wait(SessionSwitcher(self.tui.store.list_sessions()))
+        chosen = await self.app.push_screen_wait(SessionSwitcher(self.tui.store.list_sessions(), now=self.tui.clock()))
         if chosen is not None:
             await self.open_session(chosen)
             self.query_one(Composer).focus()
@@ -692,6 +701,66 @@ class MainScreen(Screen[None]):
         view = await chat.add(answer)
         self._annotate_alternatives([view])
         self._generate(view, answer, history, session.template, params, raw_prompt=[prompt + prefix, choice.token_id])
+
+    @work(group="search")
+    async def action_search(self) -> None:
+        """Search every session (FTS5); Enter opens the session at that message."""
+        found = await self.app.push_screen_wait(SearchScreen(self.tui.store))
+        if found is None:
+            return
+        session_id, message_id = found
+        store = self.tui.store
+        # The hit may sit on a branch that is not shown: make its latest continuation the head.
+        if self._write(store.set_head, session_id, store.latest_leaf(message_id)) is False:
+            return
+        self.session = None  # re-read: the head changed
+        await self._show_session(store.get_session(session_id))
+        await self._show_session_path(focus_message=message_id)
+        await self.query_one(ChatPane).reveal(message_id)
+
+    @work(group="export")
+    async def export_session(self, fmt: str, *, everything: bool = False) -> None:
+        """Write the session (or all sessions) to a file the user names."""
+        from ..export import export_sessions_json, session_to_markdown, write_export
+
+        if self.session is None or self.session.id is None:
+            return
+        stem = "llama-tui-sessions" if everything else slug(self.session.title or "session")
+        default = str(Path.cwd() / f"{stem}.{'md' if fmt == 'md' else 'json'}")
+        target = await self.app.push_screen_wait(TextPromptScreen("Export to file", default))
+        if not target:
+            return
+        store = self.tui.store
+        try:
+            if fmt == "md":
+                data: Any = session_to_markdown(store, self.session.id)
+            else:
+                data = export_sessions_json(store, None if everything else [self.session.id])
+            path = write_export(Path(target).expanduser(), data)
+        except (OSError, StoreError) as e:
+            self.notify(f"Export failed: {e}", severity="error", markup=False)
+            return
+        self.notify(f"Exported to {path}", markup=False)
+
+    @work(group="import")
+    async def import_sessions(self) -> None:
+        """Import a llama-tui JSON export or a llama.cpp web UI conversation export."""
+        from ..export import ImportFormatError, import_any, read_import_file
+
+        source = await self.app.push_screen_wait(
+            TextPromptScreen("Import sessions from file", "", "path/to/export.json")
+        )
+        if not source:
+            return
+        try:
+            ids = import_any(self.tui.store, read_import_file(Path(source).expanduser()))
+        except (ImportFormatError, OSError, StoreError) as e:
+            self.notify(f"Import failed: {e}", severity="error", markup=False)
+            return
+        self.refresh_sessions()
+        if ids:
+            await self.open_session(ids[-1])
+        self.notify(f"Imported {len(ids)} session{'s' if len(ids) != 1 else ''}.")
 
     def action_focus_messages(self) -> None:
         views = self.query_one(ChatPane).views()

@@ -54,6 +54,15 @@ class ChatPane(VerticalScroll):
         self.anchor()
         return view
 
+    async def reveal(self, message_id: int) -> None:
+        """Mount older messages until `message_id` is shown, then scroll to it and focus it."""
+        while not any(v.message.id == message_id for v in self.views()) and self._older:
+            await self._mount_older()
+        for view in self.views():
+            if view.message.id == message_id:
+                view.focus()
+                self.call_after_refresh(view.scroll_visible, animate=False)
+
     def views(self) -> list[MessageView]:
         return list(self.query(MessageView))
 

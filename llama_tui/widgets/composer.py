@@ -31,7 +31,7 @@ class Composer(TextArea):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, soft_wrap=True, show_line_numbers=False, tab_behavior="focus")
-        self.placeholder = "Message (Enter to send, ctrl+j / alt+enter for a new line)"
+        self.placeholder = "Message · Enter sends · ctrl+j new line"
 
     async def _on_key(self, event: events.Key) -> None:
         if event.key == "enter":

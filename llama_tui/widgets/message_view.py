@@ -15,7 +15,7 @@ from ..client import ProgressEvent
 from ..domain import Message
 from ..format import format_timings
 from ..reasoning import ReasoningSplitter, split_reasoning
-from ..sanitize import neutralize
+from ..sanitize import neutralize, one_line
 
 ROLE_LABELS = {"user": "You", "assistant": "Assistant", "system": "System"}
 
@@ -28,15 +28,25 @@ def footer_text(message: Message) -> str:
     figures = format_timings(message.timings, message.stop_type, message.ttft_ms, truncated=message.truncated)
     if figures:
         parts.append(figures)
+    # The error text came from the server (or the network): shown as plain, neutralised text.
     if message.state == "streaming":
         parts.append("streaming…")
     elif message.state == "interrupted":
-        parts.append("⚠ interrupted" + (f": {message.error}" if message.error else ""))
+        parts.append("⚠ interrupted" + (f": {one_line(message.error)}" if message.error else ""))
+        parts.append(RETRY_HINT + ", c continues")
     elif message.state == "error":
-        parts.append(f"⚠ error: {message.error or 'unknown'}")
+        parts.append(f"⚠ error: {one_line(message.error or 'unknown')}")
+        parts.append(RETRY_HINT)
     if message.stop_type == "limit" and message.state == "complete":
-        parts.append("cut off by n_predict (continue to resume)")
+        if message.truncated:  # the server stopped because the context was full, not n_predict
+            parts.append("context full: answer cut off (start a new session or use a larger -c)")
+        else:
+            parts.append("cut off by n_predict (continue to resume)")
     return " · ".join(parts)
+
+
+# How to ask again (the bindings below, on a message focused with alt+up).
+RETRY_HINT = "alt+↑ then r retries"
 
 
 class MessageView(Vertical):
@@ -51,6 +61,8 @@ class MessageView(Vertical):
     MessageView.-user .role { color: $accent; }
     MessageView.-assistant .role { color: $success; }
     MessageView Markdown { margin: 0; padding: 0; }
+    MessageView Markdown > *:first-child { margin-top: 0; }
+    MessageView Markdown > *:last-child { margin-bottom: 0; }
     MessageView .footer { color: $text-muted; height: auto; }
     MessageView.-error .footer, MessageView.-interrupted .footer { color: $warning; }
     MessageView ProgressBar { height: 1; }

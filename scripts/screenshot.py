@@ -1,0 +1,218 @@
+#!/usr/bin/env python3
+"""Make the README screenshot: the app headless at 120x36 against a scripted fake llama-server.
+
+    .venv/bin/python scripts/screenshot.py [--out assets/screenshot.svg]
+
+A few sessions in the sidebar (one pinned), a question answered with a fixed markdown answer
+(heading, list, Python code) and realistic server figures, and the settings pane open. The output
+is reproducible: fixed clock, fixed answer and timings, a fixed time to first token, the fake
+server's random port shown as http://127.0.0.1:8080, and a fixed SVG id.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import re
+import sys
+import tempfile
+import time
+import types
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from aiohttp import web  # noqa: E402
+from textual.widgets import Input, TextArea  # noqa: E402
+
+import llama_tui.client.api as client_api  # noqa: E402
+from llama_tui.app import LlamaTui  # noqa: E402
+from llama_tui.client import LlamaCppClient  # noqa: E402
+from llama_tui.config import Config  # noqa: E402
+from llama_tui.domain import Message, SamplingSettings, Session  # noqa: E402
+from llama_tui.server_state import ServerState  # noqa: E402
+from llama_tui.store import Store  # noqa: E402
+from llama_tui.widgets.composer import Composer  # noqa: E402
+from llama_tui.widgets.message_view import MessageView  # noqa: E402
+from llama_tui.widgets.status_bar import StatusBar  # noqa: E402
+from tests.harness.fault_server import FaultServer, final, token  # noqa: E402
+
+SIZE = (120, 36)
+NOW = 1_790_000_000.0
+SHOWN_URL = "http://127.0.0.1:8080"
+TTFT_MS = 41.0
+MODEL_PATH = "/models/Qwen2.5-7B-Instruct-Q4_K_M.gguf"
+
+QUESTION = "Tell me about llamas, briefly"
+ANSWER = """\
+## Llamas in a nutshell
+
+Domesticated South American camelids, kept for wool and as pack animals.
+
+- **Social**: keep two or more
+- **Diet**: grass hay, fresh water
+- **Size**: 1.7–1.8 m, 130–200 kg
+
+```python
+herd = ["Dolly", "Pedro"]
+for name in herd:
+    print(f"{name}: hay ✓")
+```
+"""
+TIMINGS = {
+    "cache_n": 0,
+    "prompt_n": 48,
+    "prompt_ms": 39.9,
+    "prompt_per_token_ms": 0.83,
+    "prompt_per_second": 1204.3,
+    "predicted_n": 512,
+    "predicted_ms": 5864.8,
+    "predicted_per_token_ms": 11.45,
+    "predicted_per_second": 87.3,
+}
+# (title, age in seconds, pinned), oldest last.
+SESSIONS = [
+    ("Prompt templates cheat sheet", 6 * 86400, True),
+    ("Rust lifetimes, explained simply", 2 * 3600, False),
+    ("Q4_K_M vs Q8_0 quantization", 26 * 3600, False),
+    ("Three days in Lisbon", 3 * 86400, False),
+    ("Regex for ISO 8601 dates", 15 * 86400, False),
+    ("SQL window functions", 40 * 86400, False),
+]
+SYSTEM_PROMPT = "You are a friendly expert on camelids. Answer briefly."
+SETTINGS = {"temperature": 0.7, "min_p": 0.1, "n_predict": 1024}
+
+
+class DemoServer(FaultServer):
+    """The test suite's FaultServer with a realistic /props, /tokenize and /slots."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.completion = self.answer
+        self.props = self._props
+        self.last_token_count: int | None = None
+
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        path = "/" + request.match_info["path"]
+        if path == "/tokenize":
+            body = await request.json()
+            self.last_token_count = max(1, len(body.get("content", "")) // 4)  # a token per 4 characters
+            return web.json_response({"tokens": list(range(self.last_token_count))})
+        if path == "/slots":
+            return web.json_response([{"id": 0, "is_processing": False}])
+        return await super()._dispatch(request)
+
+    async def _props(self, request: web.Request) -> web.Response:
+        params = {"temperature": 0.8, "top_k": 40, "top_p": 0.95, "min_p": 0.05, "n_predict": -1, "seed": -1}
+        return web.json_response(
+            {
+                "default_generation_settings": {"n_ctx": 8192, "params": params},
+                "total_slots": 1,
+                "model_path": MODEL_PATH,
+            }
+        )
+
+    async def answer(self, request: web.Request) -> web.StreamResponse:
+        pieces = re.findall(r"\s+|\S+\s*", ANSWER)
+        chunks = [token(p, i + 1) for i, p in enumerate(pieces)]
+        return await self.stream(request, [*chunks, final(TIMINGS["predicted_n"], timings=TIMINGS)])
+
+
+def seed_store(path: Path) -> tuple[Store, int]:
+    """The sidebar's sessions with fixed ages, and an empty newest session to chat in."""
+    now = [0.0]
+    store = Store.open(path, clock=lambda: now[0])
+    for title, age, pinned in reversed(SESSIONS):
+        now[0] = NOW - age
+        session = store.create_session(Session(title=title, template="chatml", pinned=pinned))
+        store.add_message(Message(role="user", content=title, session_id=session.id))
+    now[0] = NOW - 20
+    chat = store.create_session(
+        Session(template="chatml", system_prompt=SYSTEM_PROMPT, settings=SamplingSettings.from_dict(SETTINGS))
+    )
+    now[0] = NOW
+    assert chat.id is not None
+    return store, chat.id
+
+
+def make_deterministic(server_url: str) -> None:
+    """Fixed time to first token, and the fixed URL instead of the fake server's random port."""
+    ticks = itertools.count()
+    perf_counter = lambda: next(ticks) * TTFT_MS / 1000.0  # noqa: E731
+    client_api.time = types.SimpleNamespace(**{**vars(time), "perf_counter": perf_counter})  # type: ignore[assignment]
+    real_set_server = StatusBar.set_server
+
+    def set_server(bar: StatusBar, url: str, state: ServerState, detail: str = "") -> None:
+        real_set_server(bar, SHOWN_URL if url == server_url else url, state, detail.replace(server_url, SHOWN_URL))
+
+    StatusBar.set_server = set_server  # type: ignore[method-assign]
+
+
+async def wait_for(pilot: Any, predicate: Any, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise SystemExit("timed out waiting for the app")
+        await pilot.pause(0.02)
+
+
+async def shoot(out: Path) -> None:
+    async with DemoServer() as server:
+        make_deterministic(server.url)
+        with tempfile.TemporaryDirectory() as tmp:
+            store, chat_id = seed_store(Path(tmp) / "sessions.sqlite3")
+            config = Config(server_url=server.url, default_template="chatml", presets={"precise": {"temperature": 0.2}})
+            app = LlamaTui(
+                config=config,
+                client=LlamaCppClient(server.url),
+                store=store,
+                config_path=Path(tmp) / "config.toml",
+                initial_session=chat_id,
+                clock=lambda: NOW,
+            )
+            async with app.run_test(size=SIZE) as pilot:
+                await wait_for(pilot, lambda: app.screen_stack and app.main.session is not None)
+                screen = app.main
+                status = screen.query_one(StatusBar)
+                await wait_for(pilot, lambda: screen.props is not None and status.context_used is not None)
+                await pilot.press("ctrl+t")
+                composer = screen.query_one(Composer)
+                composer.focus()
+                composer.insert(QUESTION)
+                await pilot.press("enter")
+                await wait_for(pilot, lambda: len(screen.query(MessageView)) == 2)
+
+                def done() -> bool:
+                    pending = [w for w in app.workers if w.group == "context" and not w.is_finished]
+                    return (
+                        not screen.is_generating
+                        and screen.query(MessageView)[-1].message.state == "complete"
+                        and not pending
+                        and status.context_used == server.last_token_count
+                    )
+
+                await wait_for(pilot, done)
+                for widget in screen.query("Input, TextArea"):
+                    assert isinstance(widget, Input | TextArea)
+                    widget.cursor_blink = False  # a steady cursor, whatever the moment
+                await pilot.pause(0.3)
+                await pilot.wait_for_scheduled_animations()
+                out.parent.mkdir(parents=True, exist_ok=True)
+                saved = Path(app.save_screenshot(filename=out.name, path=str(out.parent)))
+            store.close()
+    # Rich gives every export a random id; a fixed one keeps the file unchanged between runs.
+    saved.write_text(re.sub(r"\bterminal-\d+-", "terminal-llama-tui-", saved.read_text(encoding="utf-8")))
+    print(saved)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=ROOT / "assets" / "screenshot.svg", help="SVG file to write")
+    asyncio.run(shoot(parser.parse_args().out))
+
+
+if __name__ == "__main__":
+    main()
