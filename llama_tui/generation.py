@@ -15,15 +15,20 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .client import (
+    AuthenticationError,
     ContextOverflow,
     FinalEvent,
     LlamaCppClient,
     LlamaError,
+    ModelLoading,
     ProgressEvent,
+    ProtocolError,
     TokenEvent,
 )
+from .client.errors import API_KEY_HINT
 from .domain import Message, Session
 from .reasoning import split_reasoning
+from .sanitize import one_line
 from .store import Store, StoreError
 
 
@@ -68,10 +73,19 @@ def with_text_ends(entries: list[dict[str, Any]], end: int) -> list[dict[str, An
 
 
 def describe_error(error: LlamaError) -> str:
-    """One line for the user, with token counts for a context overflow."""
-    if isinstance(error, ContextOverflow) and error.n_prompt_tokens and error.n_ctx:
-        return f"{error.message} (prompt {error.n_prompt_tokens:,} tokens, context {error.n_ctx:,})"
-    return error.message
+    """One line for the user: token counts for a context overflow, what to do about a refused key
+    or a loading model. The server's words are untrusted text: control characters are made
+    visible, so an error message can never drive the terminal."""
+    message = one_line(error.message) or type(error).__name__
+    if isinstance(error, ContextOverflow):
+        n_prompt, n_ctx = error.n_prompt_tokens, error.n_ctx
+        if isinstance(n_prompt, int) and isinstance(n_ctx, int) and n_prompt and n_ctx:
+            return f"{message} (prompt {n_prompt:,} tokens, context {n_ctx:,})"
+    if isinstance(error, AuthenticationError):
+        return f"{message}: the server refused the API key; {API_KEY_HINT}"
+    if isinstance(error, ModelLoading):
+        return f"{message}: llama-server is still loading the model; retry when the status bar says ok"
+    return message
 
 
 @dataclass
@@ -144,11 +158,16 @@ class Generation:
             state = "complete"
         except LlamaError as e:
             error = e
-            state = "error" if not parts else "interrupted"
+            state = "interrupted" if any(parts) else "error"
         except asyncio.CancelledError:
             state = "interrupted"  # the user stopped it: keep what arrived, then let the cancel go on
             save(state=state)
             raise
+        except Exception as e:
+            # Anything else (a reply no parser expected, a bug) must not leave the row "streaming"
+            # or lose what arrived: end it like a broken stream, saying what happened.
+            error = ProtocolError(f"unexpected failure while streaming: {type(e).__name__}: {e}")
+            state = "interrupted" if any(parts) else "error"
         if final is not None:
             save(
                 state=state,

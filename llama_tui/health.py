@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from .client.errors import AuthenticationError, LlamaError, ModelLoading
+from .client.errors import API_KEY_HINT, AuthenticationError, LlamaError, ModelLoading
 from .server_state import ServerState
 
 HealthFn = Callable[[], Awaitable[Any]]
@@ -29,7 +29,7 @@ _STEADY = frozenset({ServerState.OK, ServerState.SLEEPING, ServerState.LOADING})
 def classify_error(error: BaseException) -> tuple[ServerState, str]:
     """The state (and detail for the user) a failed health call or check means."""
     if isinstance(error, AuthenticationError):
-        return ServerState.AUTH_ERROR, error.message
+        return ServerState.AUTH_ERROR, f"{error.message}: {API_KEY_HINT}"
     if isinstance(error, ModelLoading):
         return ServerState.LOADING, ""
     # ServerUnreachable, ConnectTimeout, ReadTimeout, 5xx, garbage...: the server is not usable.

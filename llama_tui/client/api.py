@@ -33,6 +33,8 @@ from .types import (
     StreamEvent,
     Token,
     TokenEvent,
+    _float,
+    _int,
     parse_metrics,
 )
 
@@ -267,10 +269,10 @@ class LlamaCppClient:
                     progress = data.get("prompt_progress")
                     if isinstance(progress, dict) and not content:
                         yield ProgressEvent(
-                            total=int(progress.get("total", 0)),
-                            processed=int(progress.get("processed", 0)),
-                            cache=int(progress.get("cache", 0)),
-                            time_ms=float(progress.get("time_ms", 0.0)),
+                            total=_int(progress.get("total")),
+                            processed=_int(progress.get("processed")),
+                            cache=_int(progress.get("cache")),
+                            time_ms=_float(progress.get("time_ms")),
                             raw=data,
                         )
                         if not data.get("stop"):

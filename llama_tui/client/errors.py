@@ -51,6 +51,10 @@ class ModelLoading(LlamaError):
     retryable = True
 
 
+# What a user can do about a 401: said wherever a refused key is reported.
+API_KEY_HINT = "set api_key in the config file, or $LLAMA_API_KEY, or --api-key"
+
+
 class AuthenticationError(LlamaError):
     """401: missing or wrong API key."""
 

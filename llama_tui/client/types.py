@@ -93,6 +93,7 @@ class FinalEvent:
     def from_json(cls, data: dict[str, Any], ttft_ms: float | None) -> FinalEvent:
         timings = data.get("timings")
         slot = data.get("id_slot")
+        settings = data.get("generation_settings")
         return cls(
             stop_type=str(data.get("stop_type") or "none"),
             stopping_word=str(data.get("stopping_word") or ""),
@@ -105,7 +106,7 @@ class FinalEvent:
             id_slot=slot if isinstance(slot, int) else None,
             model=data.get("model") if isinstance(data.get("model"), str) else None,
             prompt=data.get("prompt") if isinstance(data.get("prompt"), str) else None,
-            generation_settings=data.get("generation_settings") or {},
+            generation_settings=settings if isinstance(settings, dict) else {},
             raw=data,
         )
 

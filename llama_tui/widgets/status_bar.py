@@ -44,6 +44,8 @@ class StatusBar(Horizontal):
     StatusBar > #status-model { width: 1fr; color: $text; }
     StatusBar > #status-context.-warn { color: $warning; }
     StatusBar > #status-context.-full { color: $error; text-style: bold; }
+    StatusBar > #status-unsaved { display: none; color: $error; text-style: bold; }
+    StatusBar > #status-unsaved.-shown { display: block; }
     """
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
@@ -59,6 +61,7 @@ class StatusBar(Horizontal):
         yield Static(context_meter(None, 0), id="status-context", markup=False)
         yield Static("", id="status-slots", markup=False)
         yield Static("", id="status-generation", markup=False)
+        yield Static("⚠ unsaved changes", id="status-unsaved", markup=False)
 
     def _segment(self, name: str) -> Static:
         return self.query_one(f"#status-{name}", Static)
@@ -94,6 +97,15 @@ class StatusBar(Horizontal):
 
     def set_slots(self, busy: int, total: int) -> None:
         self._segment("slots").update(f"slots {busy}/{total}" if total > 0 else "")
+
+    def set_unsaved(self, unsaved: bool) -> None:
+        """Show (until saving works again) that changes exist only in memory: the store refused a
+        write (disk full, read-only)."""
+        self._segment("unsaved").set_class(unsaved, "-shown")
+
+    @property
+    def unsaved(self) -> bool:
+        return self._segment("unsaved").has_class("-shown")
 
     def set_generation(self, text: str) -> None:
         """A short live figure such as "gen 87 t/s"; "" clears it."""

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from llama_tui.client import AuthenticationError, ConnectTimeout, Health, ModelLoading, ServerError, ServerUnreachable
+from llama_tui.client.errors import API_KEY_HINT
 from llama_tui.health import HealthPoller, classify_error
 from llama_tui.server_state import ServerState
 
@@ -145,7 +146,7 @@ async def test_auth_check_flips_to_auth_error() -> None:
     poller = HealthPoller(script, seen, check=check, sleep=fast_sleep([]), jitter=0)
     await run_script(poller, script)
     # Health OK but /props refused the key; the key later works (check runs again while not OK).
-    assert seen.states == [(ServerState.AUTH_ERROR, "Invalid API Key"), (ServerState.OK, "")]
+    assert seen.states == [(ServerState.AUTH_ERROR, f"Invalid API Key: {API_KEY_HINT}"), (ServerState.OK, "")]
     assert checks == []
 
 
@@ -196,7 +197,9 @@ def test_classify_error() -> None:
     assert classify_error(ServerUnreachable("x")) == (ServerState.UNREACHABLE, "x")
     assert classify_error(ConnectTimeout("t")) == (ServerState.UNREACHABLE, "t")
     assert classify_error(ModelLoading("Loading model")) == (ServerState.LOADING, "")
-    assert classify_error(AuthenticationError("bad key")) == (ServerState.AUTH_ERROR, "bad key")
+    # A refused key says which settings set it.
+    assert classify_error(AuthenticationError("bad key")) == (ServerState.AUTH_ERROR, f"bad key: {API_KEY_HINT}")
+    assert "api_key" in API_KEY_HINT and "LLAMA_API_KEY" in API_KEY_HINT
     assert classify_error(OSError("weird")) == (ServerState.UNREACHABLE, "weird")
     assert classify_error(RuntimeError()) == (ServerState.UNREACHABLE, "RuntimeError")
 
