@@ -294,6 +294,40 @@ def _message_values(m: Message) -> tuple[Any, ...]:
     )
 
 
+def _insert_session(conn: sqlite3.Connection, session: Session, created: float, updated: float) -> int:
+    cur = conn.execute(
+        "INSERT INTO sessions (title, created_at, updated_at, template, system_prompt, settings_json, "
+        "draft, head_id, pinned, server, model) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)",
+        (
+            session.title,
+            created,
+            updated,
+            session.template,
+            session.system_prompt,
+            _dumps(session.settings.to_dict()),
+            session.draft,
+            int(session.pinned),
+            session.server,
+            session.model,
+        ),
+    )
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
+def _insert_message(
+    conn: sqlite3.Connection, m: Message, session_id: int, parent_id: int | None, created: float
+) -> int:
+    cur = conn.execute(
+        "INSERT INTO messages (content, state, timings_json, stop_type, stopping_word, truncated, "
+        "tokens_cached, ttft_ms, settings_json, error, reasoning, probs_json, session_id, parent_id, role, "
+        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (*_message_values(m), session_id, parent_id, m.role, created),
+    )
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
 def _check_message(m: Message) -> None:
     if m.role not in _ROLES:
         raise ValueError(f"unknown message role {m.role!r}")
@@ -522,23 +556,7 @@ class Store:
         now = self._clock()
         created = session.created_at or now
         with self._writing() as conn:
-            cur = conn.execute(
-                "INSERT INTO sessions (title, created_at, updated_at, template, system_prompt, settings_json, "
-                "draft, head_id, pinned, server, model) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)",
-                (
-                    session.title,
-                    created,
-                    now,
-                    session.template,
-                    session.system_prompt,
-                    _dumps(session.settings.to_dict()),
-                    session.draft,
-                    int(session.pinned),
-                    session.server,
-                    session.model,
-                ),
-            )
-            new_id = cur.lastrowid
+            new_id = _insert_session(conn, session, created, now)
         return dataclasses.replace(session, id=new_id, created_at=created, updated_at=now, head_id=None)
 
     def get_session(self, session_id: int) -> Session:
@@ -672,13 +690,7 @@ class Store:
             self._session_exists(conn, sid)
             if message.parent_id is not None:
                 self._check_in_session(conn, sid, message.parent_id)
-            cur = conn.execute(
-                "INSERT INTO messages (content, state, timings_json, stop_type, stopping_word, truncated, "
-                "tokens_cached, ttft_ms, settings_json, error, reasoning, probs_json, session_id, parent_id, role, "
-                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (*_message_values(message), sid, message.parent_id, message.role, created),
-            )
-            new_id = cur.lastrowid
+            new_id = _insert_message(conn, message, sid, message.parent_id, created)
             conn.execute("UPDATE sessions SET head_id = ?, updated_at = ? WHERE id = ?", (new_id, now, sid))
         return message.replace(id=new_id, created_at=created)
 
@@ -788,23 +800,7 @@ class Store:
         if session.id is not None:
             raise ValueError(f"session already has id {session.id}")
         with self._writing() as conn:
-            cur = conn.execute(
-                "INSERT INTO sessions (title, created_at, updated_at, template, system_prompt, settings_json, "
-                "draft, head_id, pinned, server, model) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)",
-                (
-                    session.title,
-                    session.created_at,
-                    session.updated_at,
-                    session.template,
-                    session.system_prompt,
-                    _dumps(session.settings.to_dict()),
-                    session.draft,
-                    int(session.pinned),
-                    session.server,
-                    session.model,
-                ),
-            )
-            new_sid = cur.lastrowid
+            new_sid = _insert_session(conn, session, session.created_at, session.updated_at)
             mapping: dict[int, int] = {}
             for m in messages:
                 _check_message(m)
@@ -812,20 +808,8 @@ class Store:
                     raise ValueError(f"imported messages need distinct ids, got {m.id!r}")
                 if m.parent_id is not None and m.parent_id not in mapping:
                     raise ValueError(f"message {m.id} comes before its parent {m.parent_id}")
-                cur = conn.execute(
-                    "INSERT INTO messages (content, state, timings_json, stop_type, stopping_word, truncated, "
-                    "tokens_cached, ttft_ms, settings_json, error, reasoning, probs_json, session_id, parent_id, "
-                    "role, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        *_message_values(m),
-                        new_sid,
-                        None if m.parent_id is None else mapping[m.parent_id],
-                        m.role,
-                        m.created_at,
-                    ),
-                )
-                assert cur.lastrowid is not None
-                mapping[m.id] = cur.lastrowid
+                parent = None if m.parent_id is None else mapping[m.parent_id]
+                mapping[m.id] = _insert_message(conn, m, new_sid, parent, m.created_at)
             if session.head_id is not None and session.head_id not in mapping:
                 raise ValueError(f"the head {session.head_id} is not one of the messages")
             head = None if session.head_id is None else mapping[session.head_id]
