@@ -35,6 +35,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--data-dir", metavar="DIR", type=Path, help="where sessions are stored (env LLAMA_TUI_DATA_DIR)"
     )
+    parser.add_argument(
+        "--model",
+        metavar="PATH.gguf",
+        type=Path,
+        help="start llama-server with this model and use it (stopped when llama-tui exits)",
+    )
+    parser.add_argument(
+        "--server-arg",
+        metavar="ARG",
+        action="append",
+        default=[],
+        dest="server_args",
+        help="extra llama-server flag for --model (repeatable, shell-split): --server-arg='-c 8192'",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     ask = sub.add_parser(

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from textual import work
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
 from .client import LlamaCppClient
 from .config import Config
 from .domain import SessionSummary
+from .managed_server import ManagedServer, ManagedServerError
 from .screens.main import MainScreen
+from .screens.monitor import ServerMonitorScreen
 from .screens.session_switcher import SessionCommands
 from .store import Store
 
@@ -34,8 +38,11 @@ class LlamaTui(App[None]):
         initial_session: int | None = None,
         new_session: bool = False,
         clock: Callable[[], float] = time.time,
+        managed_server: ManagedServer | None = None,
     ) -> None:
         super().__init__()
+        self.managed_server = managed_server
+        self.server_name: str | None = None  # the [servers.NAME] profile in use, if any
         self.config = config
         self.client = client
         self.store = store
@@ -49,6 +56,50 @@ class LlamaTui(App[None]):
 
     def on_mount(self) -> None:
         self.push_screen(MainScreen())
+        if self.managed_server is not None:
+            self._watch_server()
+
+    @work(exclusive=True, group="managed-server", exit_on_error=False)
+    async def _watch_server(self) -> None:
+        """Follow the llama-server we started: loading progress, ready, or why it died."""
+        server = self.managed_server
+        assert server is not None
+
+        def progress(p: object) -> None:
+            self.sub_title = f"llama-server: {p}"
+
+        try:
+            seconds = await server.wait_healthy(self.config.server_launch.startup_timeout, on_progress=progress)
+        except ManagedServerError as e:
+            self.sub_title = ""
+            self.notify(
+                e.message.splitlines()[0],
+                title="llama-server did not start",
+                severity="error",
+                timeout=30,
+                markup=False,
+            )
+            self.push_screen(ServerMonitorScreen(self.client, server=server))  # its log shows why
+            return
+        self.sub_title = ""
+        self.notify(f"llama-server ready in {seconds:.1f} s", markup=False)
+        self.main.poke_health()
+        code = await server.wait()  # cancelled when the app exits, so this means it crashed
+        self.notify(f"llama-server exited ({code}); log: {server.log_path}", severity="error", timeout=30, markup=False)
+
+    async def use_server(self, name: str) -> None:
+        """Switch to the [servers.NAME] profile: a new client; the screen re-reads the server."""
+        profile = self.config.servers[name]
+        old = self.client
+        self.client = LlamaCppClient(
+            profile.url,
+            profile.resolved_key(),
+            connect_timeout=self.config.connect_timeout,
+            read_timeout=self.config.read_timeout,
+        )
+        self.server_name = name
+        self.main.server_changed()
+        await old.close()
 
     @property
     def main(self) -> MainScreen:
@@ -96,8 +147,11 @@ class LlamaTui(App[None]):
             ("Pin / unpin session", "Keep this session at the top (F4)", main.action_toggle_pin),
             ("Prefill the answer", "Start the next answer with your own text (F5)", main.action_prefill),
             ("Prompt preview", "The exact prompt, its tokens and count (F6)", main.action_prompt_preview),
+            ("Server monitor", "Slots, metrics and model facts, live (F9)", main.action_server_monitor),
         ):
             yield SystemCommand(title, help_text, action)
+        for name, profile in self.config.servers.items():
+            yield SystemCommand(f"Use server: {name}", profile.url, partial(main.switch_server, name))
 
     async def on_unmount(self) -> None:
         await self.client.close()

@@ -17,7 +17,7 @@ import os
 import secrets
 import stat
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,51 @@ API_KEY_ENV = "LLAMA_API_KEY"
 
 class ConfigError(ValueError):
     """The config file cannot be used (or saved); the message names the file and what is wrong."""
+
+
+@dataclass
+class LaunchConfig:
+    """[server.launch]: llama-tui starts (and stops) its own llama-server when `model` is set."""
+
+    model: str | None = None
+    """GGUF file to serve. Unset: connect to server_url instead (--model overrides)."""
+
+    llama_server_bin: str | None = None
+    """The llama-server binary (path or name on PATH). Unset: `llama-server` on PATH."""
+
+    args: list[str] = field(default_factory=list)
+    """Extra llama-server flags, e.g. ["-c", "8192", "-ngl", "99", "--metrics"] (not -m/--host/--port)."""
+
+    startup_timeout: float = 600.0
+    """Seconds to wait for the model to load."""
+
+    stop_grace: float = 5.0
+    """Seconds between SIGTERM and SIGKILL when llama-tui quits."""
+
+    log_file: str | None = None
+    """Server output. Unset: <user cache dir>/llama-server.log."""
+
+
+@dataclass
+class ServerProfile:
+    """[servers.NAME]: a llama-server to switch to from the command palette."""
+
+    url: str
+    """Base URL, e.g. "http://gpu-box:8080"."""
+
+    api_key: str | None = field(default=None, repr=False)
+    """The key itself (a file holding one is written 0600), or use api_key_env."""
+
+    api_key_env: str | None = None
+    """Name of an environment variable holding the key (keeps the key out of the file)."""
+
+    default_template: str | None = None
+    """Prompt template for new sessions on this server."""
+
+    def resolved_key(self) -> str | None:
+        if self.api_key_env:
+            return os.environ.get(self.api_key_env) or self.api_key
+        return self.api_key
 
 
 @dataclass
@@ -67,12 +112,19 @@ class Config:
     health_interval: float = 2.0
     """Seconds between health checks of the server."""
 
+    servers: dict[str, ServerProfile] = field(default_factory=dict)
+    """Named servers ([servers.NAME] tables with url, api_key or api_key_env, default_template)."""
+
+    server_launch: LaunchConfig = field(default_factory=LaunchConfig)
+    """The [server.launch] table (see LaunchConfig): a llama-server llama-tui runs itself."""
+
     api_key_from_env: bool = field(default=False, repr=False, compare=False)
     """True when api_key came from $LLAMA_API_KEY; saving then keeps the file's own key and never
     writes the environment's one into the file."""
 
 
-_SAVED_FIELDS = tuple(f.name for f in fields(Config) if f.name != "api_key_from_env")
+_SAVED_FIELDS = tuple(f.name for f in fields(Config) if f.name not in ("api_key_from_env", "server_launch"))
+_TOML_KEYS = (*_SAVED_FIELDS, "server")  # [server.launch] is stored as server_launch
 _STRINGS = ("server_url", "api_key", "theme", "default_template")
 _TIMEOUTS = ("connect_timeout", "read_timeout", "health_interval")
 _TOML_TYPES = {
@@ -135,8 +187,8 @@ def _from_dict(raw: dict[str, Any]) -> Config:
     """Validate parsed TOML; messages name the key but not the file (the caller adds it)."""
     config = Config()
     for key, value in raw.items():
-        if key not in _SAVED_FIELDS:
-            raise ConfigError(f"unknown key {key!r}{_did_you_mean(key, _SAVED_FIELDS)}")
+        if key not in _TOML_KEYS:
+            raise ConfigError(f"unknown key {key!r}{_did_you_mean(key, _TOML_KEYS)}")
         if key in _STRINGS:
             if not isinstance(value, str):
                 raise ConfigError(f"{key} must be a string, not {_kind(value)}")
@@ -157,7 +209,57 @@ def _from_dict(raw: dict[str, Any]) -> Config:
             config.presets = {n: check_knobs(t, f"[presets.{n}]") for n, t in _tables(value, key).items()}
         elif key == "templates":
             config.templates = copy.deepcopy(_tables(value, key))
+        elif key == "servers":
+            config.servers = {n: _server_profile(n, t) for n, t in _tables(value, key).items()}
+        elif key == "server":
+            config.server_launch = _launch(value)
     return config
+
+
+def _optional_strings(table: dict[str, Any], where: str, names: tuple[str, ...]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name in names:
+        if name in table:
+            if not isinstance(table[name], str) or not table[name]:
+                raise ConfigError(f"{where} {name} must be a non-empty string")
+            out[name] = table[name]
+    return out
+
+
+def _server_profile(name: str, table: dict[str, Any]) -> ServerProfile:
+    where = f"[servers.{name}]"
+    known = ("url", "api_key", "api_key_env", "default_template")
+    for key in table:
+        if key not in known:
+            raise ConfigError(f"{where} unknown key {key!r}{_did_you_mean(key, known)}")
+    values = _optional_strings(table, where, known)
+    if "url" not in values or not values["url"].startswith(("http://", "https://")):
+        raise ConfigError(f'{where} needs url = "http://host:port"')
+    return ServerProfile(**values)
+
+
+def _launch(value: Any) -> LaunchConfig:
+    if not isinstance(value, dict) or set(value) - {"launch"}:
+        raise ConfigError("[server] may only hold the [server.launch] table")
+    table = value.get("launch", {})
+    if not isinstance(table, dict):
+        raise ConfigError("[server.launch] must be a table")
+    known = tuple(f.name for f in fields(LaunchConfig))
+    for key in table:
+        if key not in known:
+            raise ConfigError(f"[server.launch] unknown key {key!r}{_did_you_mean(key, known)}")
+    launch = LaunchConfig(**_optional_strings(table, "[server.launch]", ("model", "llama_server_bin", "log_file")))
+    if "args" in table:
+        if not isinstance(table["args"], list) or not all(isinstance(a, str) for a in table["args"]):
+            raise ConfigError('[server.launch] args must be an array of strings, e.g. ["-c", "8192"]')
+        launch.args = list(table["args"])
+    for key in ("startup_timeout", "stop_grace"):
+        if key in table:
+            v = table[key]
+            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or v <= 0:
+                raise ConfigError(f"[server.launch] {key} must be a number of seconds above 0")
+            setattr(launch, key, float(v))
+    return launch
 
 
 def _read_file(path: Path) -> Config | None:
@@ -200,6 +302,15 @@ def _to_dict(config: Config, api_key: str | None) -> dict[str, Any]:
         value = api_key if name == "api_key" else getattr(config, name)
         if value is not None and value != getattr(defaults, name):
             data[name] = copy.deepcopy(value)
+    if config.servers:
+        data["servers"] = {n: {k: v for k, v in asdict(p).items() if v is not None} for n, p in config.servers.items()}
+    launch = {
+        k: v
+        for k, v in asdict(config.server_launch).items()
+        if v is not None and v != getattr(defaults.server_launch, k)
+    }
+    if launch:
+        data["server"] = {"launch": launch}
     return data
 
 
@@ -221,7 +332,7 @@ def save_config(config: Config, path: Path) -> None:
     except ConfigError as e:
         raise ConfigError(f"{path}: not saved: {e}") from None
     text = tomli_w.dumps(data)
-    if api_key:
+    if api_key or any(p.api_key for p in config.servers.values()):
         mode = 0o600
     elif target.exists():
         mode = stat.S_IMODE(target.stat().st_mode)

@@ -45,6 +45,18 @@ def run_tui(args: argparse.Namespace) -> int:
         store.close()
         return 2
 
+    server = None
+    launch = config.server_launch
+    model = args.model or launch.model
+    if model:
+        try:
+            server = _start_managed_server(args, launch, str(model), key)
+        except ValueError as e:
+            print(f"llama-tui: {e}", file=sys.stderr)
+            store.close()
+            return 2
+        url = server.url
+
     from .app import LlamaTui
 
     client = LlamaCppClient(url, key, connect_timeout=config.connect_timeout, read_timeout=config.read_timeout)
@@ -56,14 +68,41 @@ def run_tui(args: argparse.Namespace) -> int:
         custom_templates=custom,
         initial_session=initial,
         new_session=args.new,
+        managed_server=server,
     )
     try:
         app.run()
     finally:
         store.close()
-        if client._session is not None and not client._session.closed:
-            asyncio.run(client.close())
+        if app.client._session is not None and not app.client._session.closed:
+            asyncio.run(app.client.close())
+        if server is not None:  # after the app's pollers are gone: none can hold up the shutdown
+            server.terminate(launch.stop_grace)
     return 0
+
+
+def _start_managed_server(args: argparse.Namespace, launch: Any, model: str, key: str | None) -> Any:
+    """Start llama-server for --model / [server.launch] model; ValueError says what is wrong."""
+    import shlex
+    from pathlib import Path
+
+    from .managed_server import ManagedServer, ManagedServerError
+    from .paths import cache_dir
+
+    if args.server:
+        raise ValueError("use --server or --model, not both")
+    if not Path(model).expanduser().is_file():
+        raise ValueError(f"no model file {model}")
+    extra = [*launch.args, *(a for s in args.server_args for a in shlex.split(s))]
+    try:
+        log = Path(launch.log_file) if launch.log_file else cache_dir() / "llama-server.log"
+        server = ManagedServer(
+            Path(model).expanduser(), binary=launch.llama_server_bin, args=extra, api_key=key, log_path=log
+        )
+        server.start()  # on the main thread: the child's die-with-parent signal is tied to this thread
+    except ManagedServerError as e:
+        raise ValueError(str(e)) from None
+    return server
 
 
 def find_session(store: Any, ref: str) -> int | None:

@@ -96,6 +96,7 @@ class MainScreen(Screen[None]):
         Binding("f6", "prompt_preview", "Prompt", priority=True),
         Binding("alt+up", "focus_messages", "Messages", show=False, priority=True),
         Binding("ctrl+f", "search", "Search", priority=True),
+        Binding("f9", "server_monitor", "Monitor", priority=True),
         *(Binding(f"alt+{n}", f"nth_session({n - 1})", f"Session {n}", show=False) for n in range(1, 10)),
     ]
 
@@ -163,7 +164,11 @@ class MainScreen(Screen[None]):
         cfg = self.tui.config
         from ..domain import SamplingSettings
 
-        session = Session(template=cfg.default_template, settings=SamplingSettings.from_dict(cfg.default_settings))
+        profile = cfg.servers.get(self.tui.server_name or "")
+        template = (profile.default_template if profile else None) or cfg.default_template
+        session = Session(
+            template=template, settings=SamplingSettings.from_dict(cfg.default_settings), server=self.tui.server_name
+        )
         session = self._write(self.tui.store.create_session, session) or session
         await self._show_session(session)
         self.refresh_sessions()
@@ -185,6 +190,8 @@ class MainScreen(Screen[None]):
             self.action_stop()
         self.session = session
         self._editing = None
+        if session.server and session.server != self.tui.server_name and session.server in self.tui.config.servers:
+            await self.tui.use_server(session.server)  # each session remembers its server
         await self._show_session_path()
         composer = self.query_one(Composer)
         composer.set_text(session.draft)
@@ -890,6 +897,32 @@ class MainScreen(Screen[None]):
 
         self._poller = HealthPoller(tui.client.health, self._on_health, base=tui.config.health_interval, check=check)
         await self._poller.run()
+
+    def action_server_monitor(self) -> None:
+        from .monitor import ServerMonitorScreen
+
+        if not isinstance(self.app.screen, ServerMonitorScreen):
+            self.app.push_screen(ServerMonitorScreen(self.tui.client, server=self.tui.managed_server))
+
+    async def switch_server(self, name: str) -> None:
+        """Use the [servers.NAME] profile; this session remembers it."""
+        if self.is_generating:
+            self.action_stop()
+        await self.tui.use_server(name)
+        if self.session is not None and self.session.id is not None and self.session.server != name:
+            self.session.server = name
+            self._write(self.tui.store.update_session, self.session)
+        self.notify(f"Using server “{name}” ({self.tui.client.base_url}).", markup=False)
+
+    def server_changed(self) -> None:
+        """The app switched to another server: forget this one's facts and start polling anew."""
+        self.props = None
+        self._set_state(ServerState.UNKNOWN)
+        self.query_one(StatusBar).set_model("", 0)
+        for worker in self.app.workers:
+            if worker.node is self and worker.group in ("health", "slots", "context"):
+                worker.cancel()
+        self._poll_health()
 
     def poke_health(self) -> None:
         poller = getattr(self, "_poller", None)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 import tomllib
 from pathlib import Path
 
 import pytest
 
-from llama_tui.config import Config, ConfigError, load_config, save_config, save_preset
+from llama_tui.config import Config, ConfigError, ServerProfile, load_config, save_config, save_preset
 
 
 @pytest.fixture
@@ -256,3 +257,47 @@ def test_save_through_symlink_keeps_link(path: Path, tmp_path: Path) -> None:
     save_preset(path, "p", {"seed": 1})
     assert path.is_symlink()
     assert load_config(real).presets == {"p": {"seed": 1}}
+
+
+def test_server_profiles_and_launch_table_round_trip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[servers.gpu]\nurl = "http://gpu-box:8080"\napi_key_env = "GPU_KEY"\ndefault_template = "llama3"\n'
+        '[servers.local]\nurl = "http://127.0.0.1:8080"\n'
+        '[server.launch]\nmodel = "/models/m.gguf"\nargs = ["-c", "8192"]\nstop_grace = 2\n'
+    )
+    monkeypatch.setenv("GPU_KEY", "from-env")
+    config = load_config(path)
+    assert config.servers["gpu"].resolved_key() == "from-env"
+    assert config.servers["gpu"].default_template == "llama3"
+    assert config.server_launch.model == "/models/m.gguf"
+    assert config.server_launch.args == ["-c", "8192"] and config.server_launch.stop_grace == 2.0
+    out = tmp_path / "out.toml"
+    save_config(config, out)
+    again = load_config(out)
+    assert again.servers == config.servers and again.server_launch == config.server_launch
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[servers.x]\nurl = "ftp://x"\n', "[servers.x] needs url"),
+        ('[servers.x]\nurl = "http://x"\nkey = "k"\n', "[servers.x] unknown key 'key'"),
+        ('[server.launch]\nargs = "-c 8192"\n', "args must be an array of strings"),
+        ('[server.launch]\nmodle = "m.gguf"\n', "did you mean 'model'"),
+        ("[server]\nport = 1\n", "[server] may only hold"),
+    ],
+)
+def test_bad_server_tables_name_the_problem(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config(path)
+    assert path.read_text() == text
+
+
+def test_a_profile_key_makes_the_file_private(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    config = Config(servers={"gpu": ServerProfile(url="http://gpu:8080", api_key="secret")})
+    save_config(config, path)
+    assert path.stat().st_mode & 0o777 == 0o600
