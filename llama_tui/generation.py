@@ -61,6 +61,14 @@ def build_history(session: Session, path: Sequence[Message]) -> list[Message]:
     return history
 
 
+def answered_settings(final: FinalEvent, asked: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What the server says it used (complete, with its defaults), plus which model answered."""
+    settings = dict(final.generation_settings or asked or {})
+    if final.model and "model" not in settings:
+        settings["model"] = final.model
+    return settings or None
+
+
 def with_text_ends(entries: list[dict[str, Any]], end: int) -> list[dict[str, Any]]:
     """Mark each probability entry with where its token ends in the answer text ("text_end"). The
     server joins a token that ends mid-character with the next one, so entries can be fewer than
@@ -178,7 +186,7 @@ class Generation:
                 tokens_cached=final.tokens_cached,
                 ttft_ms=final.ttft_ms,
                 # What the server says it used (complete, with its defaults), not just what we asked.
-                settings=final.generation_settings or answer.settings,
+                settings=answered_settings(final, answer.settings),
             )
         else:
             save(state=state, error=describe_error(error) if error else None)

@@ -8,6 +8,7 @@ import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import aiohttp
 
@@ -85,6 +86,8 @@ class LlamaCppClient:
         self._sleep = sleep
         self._session: aiohttp.ClientSession | None = None
         self._props: Props | None = None
+        # Router mode (llama-server --models-dir): the model every request is routed to.
+        self.model: str | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -133,6 +136,11 @@ class LlamaCppClient:
     async def _open(self, method: str, path: str, *, json_body: Any = None) -> aiohttp.ClientResponse:
         """Send a request and return the response once its status is 2xx; map every failure
         before that point to a typed error (the response is closed on error)."""
+        if self.model is not None and path != "/health" and not path.startswith("/models"):
+            if method == "GET":
+                path += ("&" if "?" in path else "?") + urlencode({"model": self.model})
+            elif isinstance(json_body, dict) and "model" not in json_body:
+                json_body = {**json_body, "model": self.model}
         url = self.base_url + path
         try:
             resp = await self._http().request(method, url, json=json_body)
@@ -225,6 +233,15 @@ class LlamaCppClient:
                 resp.release()
 
         return parse_metrics(await self._with_retries(attempt, None))
+
+    async def load_model(self, name: str) -> None:
+        """Router mode: start serving model `name` (POST /models/load). Returns once accepted;
+        poll models() for its status."""
+        await self._json("POST", "/models/load", {"model": name})
+
+    async def unload_model(self, name: str) -> None:
+        """Router mode: stop serving model `name` (POST /models/unload)."""
+        await self._json("POST", "/models/unload", {"model": name})
 
     async def models(self) -> list[ModelInfo]:
         data = await self._json("GET", "/models")

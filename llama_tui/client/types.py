@@ -151,6 +151,11 @@ class Props:
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
+    def is_router(self) -> bool:
+        """True for llama-server in router mode (--models-dir): requests must name a model."""
+        return self.raw.get("role") == "router"
+
+    @property
     def model_name(self) -> str:
         name = self.model_alias or self.model_path
         return name.replace("\\", "/").rsplit("/", 1)[-1] if name else ""

@@ -34,6 +34,7 @@ from ..widgets.sidebar import Sidebar
 from ..widgets.status_bar import StatusBar
 from .confirm import ConfirmScreen
 from .help import HelpScreen
+from .model_picker import ModelPickerScreen
 from .prompt_preview import PromptPreviewScreen
 from .search import SearchScreen
 from .session_switcher import SessionSwitcher
@@ -97,6 +98,7 @@ class MainScreen(Screen[None]):
         Binding("alt+up", "focus_messages", "Messages", show=False, priority=True),
         Binding("ctrl+f", "search", "Search", priority=True),
         Binding("f9", "server_monitor", "Monitor", priority=True),
+        Binding("f7", "pick_model", "Model", show=False, priority=True),
         *(Binding(f"alt+{n}", f"nth_session({n - 1})", f"Session {n}", show=False) for n in range(1, 10)),
     ]
 
@@ -110,6 +112,7 @@ class MainScreen(Screen[None]):
         self._draft_timer: Any = None
         self._unsaved = False
         self._generating_view: MessageView | None = None
+        self.router_mode = False  # llama-server --models-dir: each session names its model
         self._editing: Message | None = None  # a message being edited in the composer
         self._draft_before_edit: str | None = None
         self._prefill = ""  # text the next answer starts with (F5)
@@ -192,6 +195,9 @@ class MainScreen(Screen[None]):
         self._editing = None
         if session.server and session.server != self.tui.server_name and session.server in self.tui.config.servers:
             await self.tui.use_server(session.server)  # each session remembers its server
+        elif self.router_mode and self.tui.client.model != session.model:
+            self.tui.client.model = session.model  # each session remembers its model
+            self._refresh_model()
         await self._show_session_path()
         composer = self.query_one(Composer)
         composer.set_text(session.draft)
@@ -374,6 +380,11 @@ class MainScreen(Screen[None]):
             return
         if self.server_state is ServerState.AUTH_ERROR:
             self.notify("The server refused the API key: set api_key in the config or LLAMA_API_KEY.", severity="error")
+            return
+        if self.router_mode and not self.session.model:
+            self.notify(
+                "This server runs in router mode: pick a model for this session first (F7).", severity="warning"
+            )
             return
         store = self.tui.store
         session = self.session
@@ -898,6 +909,30 @@ class MainScreen(Screen[None]):
         self._poller = HealthPoller(tui.client.health, self._on_health, base=tui.config.health_interval, check=check)
         await self._poller.run()
 
+    @work(group="model-picker")
+    async def action_pick_model(self) -> None:
+        """Router mode: choose the model this session talks to."""
+        if self.session is None or self.session.id is None:
+            return
+        if not self.router_mode:
+            self.notify("This server serves one model; the model picker is for router mode (--models-dir).")
+            return
+        chosen = await self.app.push_screen_wait(ModelPickerScreen(self.tui.client, self.session.model))
+        if chosen is None or chosen == self.session.model:
+            return
+        self.session.model = chosen
+        self._write(self.tui.store.update_session, self.session)
+        self.tui.client.model = chosen
+        self.notify(f"This session now uses “{chosen}”.", markup=False)
+        self._refresh_model()
+
+    @work(exclusive=True, group="model", exit_on_error=False)
+    async def _refresh_model(self) -> None:
+        try:
+            await self._fetch_props()
+        except LlamaError as e:
+            self.notify(describe_error(e), title="llama-server", severity="error", markup=False)
+
     def action_server_monitor(self) -> None:
         from .monitor import ServerMonitorScreen
 
@@ -917,6 +952,7 @@ class MainScreen(Screen[None]):
     def server_changed(self) -> None:
         """The app switched to another server: forget this one's facts and start polling anew."""
         self.props = None
+        self.router_mode = False
         self._set_state(ServerState.UNKNOWN)
         self.query_one(StatusBar).set_model("", 0)
         for worker in self.app.workers:
@@ -937,7 +973,19 @@ class MainScreen(Screen[None]):
         self.query_one(StatusBar).set_server(self.tui.client.base_url, state, detail)
 
     async def _fetch_props(self) -> None:
-        props = await self.tui.client.props()  # AuthenticationError here means a bad key
+        client = self.tui.client
+        props = await client.props()  # AuthenticationError here means a bad key
+        if props.is_router:
+            self.router_mode = True
+        if self.router_mode:
+            # Router mode: requests name the session's model; /props?model= gives its facts.
+            client.model = self.session.model if self.session else None
+            if client.model is None:
+                self.props = props
+                self.query_one(StatusBar).set_model("router: pick a model (F7)", 0)
+                return
+            if props.is_router:
+                props = await client.props()
         self.props = props
         self.query_one(StatusBar).set_model(props.model_name, props.n_ctx)
         self._fill_settings()

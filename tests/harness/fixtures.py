@@ -119,3 +119,25 @@ def fresh_llama_server(
     yield factory
     for server in servers:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def router_server(
+    llama_server_bin: Path,
+    chatml_model: Path,
+    llama3_model: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    server_logs_dir: Path,
+) -> Iterator[LlamaServer]:
+    """Router mode (--models-dir) over two tiny models, named "chatml" and "llama3"."""
+    import shutil
+
+    models = tmp_path_factory.mktemp("router-models")
+    shutil.copy(chatml_model, models / "chatml.gguf")
+    shutil.copy(llama3_model, models / "llama3.gguf")
+    server = LlamaServer(llama_server_bin, None, models_dir=models, log_dir=server_logs_dir, ctx_size=2048)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
