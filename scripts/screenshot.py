@@ -25,7 +25,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from aiohttp import web  # noqa: E402
 from textual.widgets import Input, TextArea  # noqa: E402
 
 import llama_tui.client.api as client_api  # noqa: E402
@@ -38,13 +37,12 @@ from llama_tui.store import Store  # noqa: E402
 from llama_tui.widgets.composer import Composer  # noqa: E402
 from llama_tui.widgets.message_view import MessageView  # noqa: E402
 from llama_tui.widgets.status_bar import StatusBar  # noqa: E402
-from tests.harness.fault_server import FaultServer, final, token  # noqa: E402
+from tests.harness.demo_server import DemoServer  # noqa: E402
 
 SIZE = (120, 36)
 NOW = 1_790_000_000.0
 SHOWN_URL = "http://127.0.0.1:8080"
 TTFT_MS = 41.0
-MODEL_PATH = "/models/Qwen2.5-7B-Instruct-Q4_K_M.gguf"
 
 QUESTION = "Tell me about llamas, briefly"
 ANSWER = """\
@@ -86,41 +84,6 @@ SYSTEM_PROMPT = "You are a friendly expert on camelids. Answer briefly."
 SETTINGS = {"temperature": 0.7, "min_p": 0.1, "n_predict": 1024}
 
 
-class DemoServer(FaultServer):
-    """The test suite's FaultServer with a realistic /props, /tokenize and /slots."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.completion = self.answer
-        self.props = self._props
-        self.last_token_count: int | None = None
-
-    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
-        path = "/" + request.match_info["path"]
-        if path == "/tokenize":
-            body = await request.json()
-            self.last_token_count = max(1, len(body.get("content", "")) // 4)  # a token per 4 characters
-            return web.json_response({"tokens": list(range(self.last_token_count))})
-        if path == "/slots":
-            return web.json_response([{"id": 0, "is_processing": False}])
-        return await super()._dispatch(request)
-
-    async def _props(self, request: web.Request) -> web.Response:
-        params = {"temperature": 0.8, "top_k": 40, "top_p": 0.95, "min_p": 0.05, "n_predict": -1, "seed": -1}
-        return web.json_response(
-            {
-                "default_generation_settings": {"n_ctx": 8192, "params": params},
-                "total_slots": 1,
-                "model_path": MODEL_PATH,
-            }
-        )
-
-    async def answer(self, request: web.Request) -> web.StreamResponse:
-        pieces = re.findall(r"\s+|\S+\s*", ANSWER)
-        chunks = [token(p, i + 1) for i, p in enumerate(pieces)]
-        return await self.stream(request, [*chunks, final(TIMINGS["predicted_n"], timings=TIMINGS)])
-
-
 def seed_store(path: Path) -> tuple[Store, int]:
     """The sidebar's sessions with fixed ages, and an empty newest session to chat in."""
     now = [0.0]
@@ -160,7 +123,7 @@ async def wait_for(pilot: Any, predicate: Any, timeout: float = 20.0) -> None:
 
 
 async def shoot(out: Path) -> None:
-    async with DemoServer() as server:
+    async with DemoServer(ANSWER, TIMINGS) as server:
         make_deterministic(server.url)
         with tempfile.TemporaryDirectory() as tmp:
             store, chat_id = seed_store(Path(tmp) / "sessions.sqlite3")

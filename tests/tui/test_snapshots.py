@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import re
 import threading
 import time
 import types
@@ -43,14 +42,13 @@ from llama_tui.store import Store
 from llama_tui.widgets.composer import Composer
 from llama_tui.widgets.message_view import MessageView
 from llama_tui.widgets.status_bar import StatusBar
-from tests.harness.fault_server import FaultServer, final, token
+from tests.harness.demo_server import DemoServer, answer_chunks
 from tests.tui.conftest import FIXED_NOW, wait_for
 
 SIZE = (120, 36)
 SHOWN_URL = "http://127.0.0.1:8080"  # what the status bar shows instead of the fake server's random port
 UNREACHABLE_URL = "http://127.0.0.1:9"  # nothing listens on the discard port
 TTFT_MS = 38.0
-MODEL_PATH = "/models/Qwen2.5-7B-Instruct-Q4_K_M.gguf"
 
 QUESTION = "How do I keep a llama happy?"
 ANSWER = """\
@@ -95,47 +93,11 @@ OLDER_SESSIONS = [
 ]
 
 
-def answer_chunks(text: str) -> list[bytes]:
-    """The answer as streamed tokens: words with their trailing whitespace, as a tokenizer might."""
-    return [token(piece, i + 1) for i, piece in enumerate(re.findall(r"\s+|\S+\s*", text))]
-
-
-class SnapshotServer(FaultServer):
-    """The FaultServer plus the endpoints the app polls (/tokenize, /slots), a realistic /props,
-    and two completions: a fixed markdown answer, or a partial one that stalls until cancelled."""
+class SnapshotServer(DemoServer):
+    """The demo server with this file's answer, or a partial one that stalls until cancelled."""
 
     def __init__(self) -> None:
-        super().__init__()
-        self.last_token_count: int | None = None
-        self.completion = self.fixed_answer
-        self.props = self._props
-
-    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
-        path = "/" + request.match_info["path"]
-        if path == "/tokenize":
-            body = await request.json()
-            # Deterministic and roughly realistic: a token per four characters.
-            self.last_token_count = max(1, len(body.get("content", "")) // 4)
-            return web.json_response({"tokens": list(range(self.last_token_count))})
-        if path == "/slots":
-            return web.json_response([{"id": 0, "is_processing": False}])
-        return await super()._dispatch(request)
-
-    async def _props(self, request: web.Request) -> web.Response:
-        params = {"temperature": 0.8, "top_k": 40, "top_p": 0.95, "min_p": 0.05, "n_predict": -1, "seed": -1}
-        return web.json_response(
-            {
-                "default_generation_settings": {"n_ctx": 8192, "params": params},
-                "total_slots": 1,
-                "model_path": MODEL_PATH,
-                "bos_token": "<|endoftext|>",
-                "eos_token": "<|im_end|>",
-            }
-        )
-
-    async def fixed_answer(self, request: web.Request) -> web.StreamResponse:
-        chunks = answer_chunks(ANSWER)
-        return await self.stream(request, [*chunks, final(TIMINGS["predicted_n"], timings=TIMINGS)])
+        super().__init__(ANSWER, TIMINGS)
 
     async def stalled_answer(self, request: web.Request) -> web.StreamResponse:
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
