@@ -13,8 +13,11 @@ async def test_search_opens_the_session_at_the_message(llama_server, make_app, t
     store = Store.open(tmp_path / "s.sqlite3")
     target = store.create_session(Session(title="about alpacas"))
     user = store.add_message(Message(role="user", content="tell me about alpacas", session_id=target.id))
-    hidden = store.add_message(Message(role="assistant", content="Alpacas hum when they are zygomorphic",
-                                       session_id=target.id, parent_id=user.id))
+    hidden = store.add_message(
+        Message(
+            role="assistant", content="Alpacas hum when they are zygomorphic", session_id=target.id, parent_id=user.id
+        )
+    )
     store.add_message(Message(role="assistant", content="A shown answer", session_id=target.id, parent_id=user.id))
     for i in range(5):
         store.create_session(Session(title=f"other {i}"))

@@ -20,11 +20,19 @@ def make_store(data: Path) -> int:
     with Store.open(store_path(data)) as store:
         session = store.create_session(Session(title="Llama care [bold]", system_prompt="Be kind."))
         user = store.add_message(Message(role="user", content="How to brush a llama?", session_id=session.id))
-        store.add_message(Message(role="assistant", content="An older answer", session_id=session.id,
-                                  parent_id=user.id))
-        store.add_message(Message(role="assistant", content="Gently.\n```\nbrush()\n```", session_id=session.id,
-                                  parent_id=user.id, timings={"predicted_n": 5, "predicted_per_second": 80.0},
-                                  stop_type="eos"))
+        store.add_message(
+            Message(role="assistant", content="An older answer", session_id=session.id, parent_id=user.id)
+        )
+        store.add_message(
+            Message(
+                role="assistant",
+                content="Gently.\n```\nbrush()\n```",
+                session_id=session.id,
+                parent_id=user.id,
+                timings={"predicted_n": 5, "predicted_per_second": 80.0},
+                stop_type="eos",
+            )
+        )
         assert session.id is not None
         return session.id
 
