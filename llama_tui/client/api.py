@@ -276,6 +276,26 @@ class LlamaCppClient:
                         if ev.data.strip() == "[DONE]":
                             continue
                         raise ProtocolError(f"malformed event from llama-server: {ev.data[:200]!r}") from e
+                    # Fast path: a plain token event (nearly every event of a stream).
+                    if type(data) is dict and ev.event == "message":
+                        content = data.get("content")
+                        if (
+                            type(content) is str
+                            and content
+                            and not data.get("stop")
+                            and "error" not in data
+                            and "prompt_progress" not in data
+                        ):
+                            if ttft_ms is None:
+                                ttft_ms = (time.perf_counter() - t0) * 1000.0
+                            tokens = data.get("tokens")
+                            yield TokenEvent(
+                                content,
+                                tokens if type(tokens) is list else [],
+                                data.get("completion_probabilities"),
+                                data,
+                            )
+                            continue
                     if ev.event == "error" or (isinstance(data, dict) and "error" in data):
                         raise error_from_stream(data)
                     if not isinstance(data, dict):

@@ -129,3 +129,12 @@ def test_many_events_in_many_odd_chunks() -> None:
     raw = "".join(f"data: {e}\n\n" for e in events).encode()
     chunks = [raw[i : i + 37] for i in range(0, len(raw), 37)]
     assert [e.data for e in decode(chunks)] == events
+
+
+def test_mixed_blocks_through_the_fast_path_at_every_split() -> None:
+    # Single-line data blocks take the fast path; comments, multi-line data, error lines and
+    # events split across chunks fall back to the line path without losing or merging anything.
+    raw = b'data: a\n\n: ping\n\ndata: b\ndata: c\n\nerror: {"x":1}\n\nevent: e\ndata: d\n\ndata: f\n\n'
+    expected = [SSEEvent("a"), SSEEvent("b\nc"), SSEEvent('{"x":1}', "error"), SSEEvent("d", "e"), SSEEvent("f")]
+    for chunks in every_split(raw):
+        assert decode(chunks) == expected, chunks

@@ -1,0 +1,1 @@
+"""llama-tui benchmark suite: `bench/run` (or `python -m bench [names...]`). See bench/README.md."""
