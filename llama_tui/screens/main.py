@@ -91,7 +91,8 @@ class MainScreen(Screen[None]):
         Binding("f2", "rename_session", "Rename", show=False),
         Binding("f3", "duplicate_session", "Duplicate", show=False),
         Binding("f8", "delete_session", "Delete", show=False),
-        Binding("alt+u", "undo_delete", "Undo delete", show=False),
+        # alt+letter arrives as ESC + letter, which the composer would type: these need priority.
+        Binding("alt+u", "undo_delete", "Undo delete", show=False, priority=True),
         Binding("f4", "toggle_pin", "Pin", show=False, priority=True),
         Binding("f5", "prefill", "Prefill answer", show=False, priority=True),
         Binding("f6", "prompt_preview", "Prompt", priority=True),
@@ -99,7 +100,10 @@ class MainScreen(Screen[None]):
         Binding("ctrl+f", "search", "Search", priority=True),
         Binding("f9", "server_monitor", "Monitor", priority=True),
         Binding("f7", "pick_model", "Model", show=False, priority=True),
-        *(Binding(f"alt+{n}", f"nth_session({n - 1})", f"Session {n}", show=False) for n in range(1, 10)),
+        *(
+            Binding(f"alt+{n}", f"nth_session({n - 1})", f"Session {n}", show=False, priority=True)
+            for n in range(1, 10)
+        ),
     ]
 
     def __init__(self) -> None:

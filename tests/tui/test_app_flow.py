@@ -234,3 +234,29 @@ async def test_long_session_mounts_recent_messages_and_loads_older_on_scroll(lla
         await wait_for(pilot, lambda: len(screen.query(MessageView)) == 400)
         assert screen.query(MessageView)[0].message.content == "message 0"
     store.close()
+
+
+async def test_alt_keys_from_a_real_terminal_are_not_typed_into_the_composer(llama_server, make_app, tmp_path) -> None:
+    """A terminal sends alt+u as ESC u, which Textual turns into Key("alt+u", character="u"); the
+    focused composer would type that "u" unless the binding has priority (found in tmux)."""
+    from textual import events
+
+    store = Store.open(tmp_path / "alt.sqlite3")
+    for title in ("one", "two", "three"):
+        store.create_session(Session(title=title))
+    app = make_app(llama_server.url, store=store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = main(app)
+        await wait_for(pilot, lambda: screen.session is not None)
+        assert screen.query_one(Composer).has_focus
+        app.post_message(events.Key("alt+2", "2"))
+        await wait_for(pilot, lambda: screen.session.title == "two")
+        await pilot.press("f8")
+        await wait_for(pilot, lambda: app.screen is not screen)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: app.screen is screen and screen.session.title != "two")
+        screen.query_one(Composer).focus()
+        app.post_message(events.Key("alt+u", "u"))
+        await wait_for(pilot, lambda: screen.session.title == "two")
+        assert screen.query_one(Composer).text == ""
+    store.close()
