@@ -22,6 +22,21 @@ from .screens.session_switcher import SessionCommands
 from .store import Store
 
 
+def _alt_digits_as_keys() -> None:
+    """Let alt+1..9 reach the app as keys. Textual maps ESC+digit (what xterm-style terminals and
+    tmux send for Alt+digit) to macOS Option characters such as "™", so alt+digit bindings could
+    never fire there. Removing those entries makes the parser report alt+digit instead."""
+    try:
+        from textual import _ansi_sequences
+    except ImportError:  # a later Textual without that private table: nothing to undo
+        return
+    for digit in "0123456789":
+        _ansi_sequences.ANSI_SEQUENCES_KEYS.pop("\x1b" + digit, None)
+
+
+_alt_digits_as_keys()
+
+
 class LlamaTui(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "llama-tui"

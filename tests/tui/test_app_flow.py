@@ -260,3 +260,15 @@ async def test_alt_keys_from_a_real_terminal_are_not_typed_into_the_composer(lla
         await wait_for(pilot, lambda: screen.session.title == "two")
         assert screen.query_one(Composer).text == ""
     store.close()
+
+
+def test_escape_digit_from_a_terminal_parses_as_alt_digit() -> None:
+    """tmux and xterm send Alt+2 as ESC 2; Textual alone would make that "™" (found in tmux)."""
+    import llama_tui.app  # noqa: F401 - importing the app applies the fix
+    from textual._xterm_parser import XTermParser
+
+    for digit in "29":
+        parser = XTermParser()
+        # The key press, then end of input (which flushes it as a terminal's escape timeout would).
+        events = [*parser.feed("\x1b" + digit), *parser.feed("")]
+        assert [getattr(event, "key", None) for event in events] == [f"alt+{digit}"]
