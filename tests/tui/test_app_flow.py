@@ -264,8 +264,9 @@ async def test_alt_keys_from_a_real_terminal_are_not_typed_into_the_composer(lla
 
 def test_escape_digit_from_a_terminal_parses_as_alt_digit() -> None:
     """tmux and xterm send Alt+2 as ESC 2; Textual alone would make that "™" (found in tmux)."""
-    import llama_tui.app  # noqa: F401 - importing the app applies the fix
     from textual._xterm_parser import XTermParser
+
+    import llama_tui.app  # noqa: F401 - importing the app applies the fix
 
     for digit in "29":
         parser = XTermParser()
