@@ -65,7 +65,7 @@ class PromptPreviewScreen(ModalScreen[None]):
         with VerticalScroll():
             yield Static(f"Prompt preview · template: {self.template}  (Esc closes)", classes="heading", markup=False)
             yield Static("Rendering…", id="summary", markup=False)
-            yield Static("Exact prompt text (special tokens as text, ↵ = newline):", classes="heading", markup=False)
+            yield Static("Exact prompt text (special tokens as the model sees them):", classes="heading", markup=False)
             yield Static("", id="prompt", markup=False)
             yield Static("Tokens (alternating colours; · = space):", classes="heading", markup=False)
             yield Static("", id="tokens", markup=False)
