@@ -20,6 +20,7 @@ from .screens.main import MainScreen
 from .screens.monitor import ServerMonitorScreen
 from .screens.session_switcher import SessionCommands
 from .store import Store
+from .widgets.terminal_guard import ControlCharFilter
 
 
 def _alt_digits_as_keys() -> None:
@@ -56,6 +57,8 @@ class LlamaTui(App[None]):
         managed_server: ManagedServer | None = None,
     ) -> None:
         super().__init__()
+        # The last line of defence: no control character in any text ever reaches the terminal.
+        self._filters.append(ControlCharFilter())
         self.managed_server = managed_server
         self.server_name: str | None = None  # the [servers.NAME] profile in use, if any
         self.config = config
@@ -71,6 +74,15 @@ class LlamaTui(App[None]):
 
     def on_mount(self) -> None:
         self.push_screen(MainScreen())
+        if self.store.recovered_from is not None:
+            self.notify(
+                f"The session store was damaged: it was moved aside to {self.store.recovered_from} "
+                "and a new one was started.",
+                title="Session store",
+                severity="warning",
+                timeout=30,
+                markup=False,
+            )
         if self.managed_server is not None:
             self._watch_server()
 

@@ -152,8 +152,8 @@ class Generation:
                 if isinstance(event, TokenEvent):
                     parts.append(event.content)
                     length += len(event.content)
-                    if event.probs:
-                        probs.extend(with_text_ends(event.probs, length))
+                    if event.probs and isinstance(event.probs, list):  # untrusted: use only what fits
+                        probs.extend(with_text_ends([e for e in event.probs if isinstance(e, dict)], length))
                     await sink.on_text(event.content)
                     now = self.clock()
                     if now - last_save >= self.checkpoint_interval:

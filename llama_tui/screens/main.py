@@ -23,6 +23,7 @@ from ..client import AuthenticationError, LlamaError, NotSupported, ProgressEven
 from ..domain import Message, Session, SessionSummary, default_title
 from ..generation import Generation, build_history, describe_error
 from ..health import HealthPoller
+from ..sanitize import one_line
 from ..server_state import ServerState
 from ..store import StoreError
 from ..templates import template_names
@@ -115,6 +116,7 @@ class MainScreen(Screen[None]):
         self._filter = ""
         self._draft_timer: Any = None
         self._unsaved = False
+        self._unsaved_answers: dict[int, Message] = {}  # answers the store refused; saved when it works again
         self._generating_view: MessageView | None = None
         self.router_mode = False  # llama-server --models-dir: each session names its model
         self._editing: Message | None = None  # a message being edited in the composer
@@ -292,7 +294,7 @@ class MainScreen(Screen[None]):
         if copy is not None:
             await self._show_session(copy)
             self.refresh_sessions()
-            self.notify(f"Duplicated as “{copy.title}”", markup=False)
+            self.notify(f"Duplicated as “{one_line(copy.title)}”", markup=False)
 
     @work(group="delete")
     async def action_delete_session(self) -> None:
@@ -313,7 +315,7 @@ class MainScreen(Screen[None]):
             await self.open_session(sessions[0].id)
         else:
             await self.new_session()
-        self.notify(f"Deleted “{title}”. Press alt+u to undo.", markup=False)
+        self.notify(f"Deleted “{one_line(title)}”. Press alt+u to undo.", markup=False)
 
     async def action_undo_delete(self) -> None:
         if not self._deleted:
@@ -513,6 +515,8 @@ class MainScreen(Screen[None]):
         finally:
             self._generating_view = None
         await view.finish(result.message)
+        if not result.saved and result.message.id is not None:
+            self._unsaved_answers[result.message.id] = result.message
         if result.error is not None:
             self.notify(describe_error(result.error), title="llama-server", severity="error", markup=False)
             self.poke_health()
@@ -665,7 +669,7 @@ class MainScreen(Screen[None]):
             parent = copy.id
         await self._show_session(store.get_session(fork.id))
         self.refresh_sessions()
-        self.notify(f"Forked into “{fork.title}”.", markup=False)
+        self.notify(f"Forked into “{one_line(fork.title)}”.", markup=False)
 
     async def _message_probabilities(self, view: MessageView, message: Message) -> None:
         if not message.probs:
@@ -1033,10 +1037,25 @@ class MainScreen(Screen[None]):
             return None if fn.__name__ in ("add_message", "create_session", "duplicate_session") else False
         if self._unsaved:
             self._unsaved = False
-            self.notify("Saving works again.", severity="information")
+            if self._save_unsaved_answers():
+                self.query_one(StatusBar).set_unsaved(False)
+                self.notify("Saving works again.", severity="information")
         return result
 
+    def _save_unsaved_answers(self) -> bool:
+        """Save the answers kept only in memory while the store refused writes; False if it
+        refuses again (store_failed has said so)."""
+        for message_id, message in list(self._unsaved_answers.items()):
+            try:
+                self.tui.store.update_message(message)
+            except StoreError as e:
+                self.store_failed(e)
+                return False
+            del self._unsaved_answers[message_id]
+        return True
+
     def store_failed(self, error: StoreError) -> None:
+        self.query_one(StatusBar).set_unsaved(True)
         if not self._unsaved:
             self._unsaved = True
             self.notify(

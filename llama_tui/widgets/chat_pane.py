@@ -12,8 +12,9 @@ from textual.widgets import Static
 from ..domain import Message
 from .message_view import MessageView
 
-INITIAL_BATCH = 30
-OLDER_BATCH = 30
+# A screen holds a handful of messages; each one mounted costs a few milliseconds.
+INITIAL_BATCH = 12
+OLDER_BATCH = 20
 
 
 class ChatPane(VerticalScroll):

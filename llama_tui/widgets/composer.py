@@ -13,6 +13,13 @@ from textual.message import Message
 from textual.widgets import TextArea
 
 NEWLINE_KEYS = frozenset({"shift+enter", "ctrl+j", "alt+enter", "ctrl+enter"})
+# TextArea re-wraps a whole line on every edit: past this length (a pasted minified file) typing
+# would lag by seconds, so soft wrap is turned off and the line scrolls sideways instead.
+LONG_LINE = 10_000
+
+
+def _has_long_line(text: str) -> bool:
+    return len(text) > LONG_LINE and any(len(line) > LONG_LINE for line in text.splitlines())
 
 
 class Composer(TextArea):
@@ -52,7 +59,13 @@ class Composer(TextArea):
             return
         await super()._on_key(event)
 
+    def _on_paste(self, event: events.Paste) -> None:
+        # Runs before TextArea's own paste handler (Textual calls each class's handler in turn).
+        if self.soft_wrap and _has_long_line(event.text):
+            self.soft_wrap = False
+
     def set_text(self, text: str) -> None:
         """Replace the text and put the cursor at its end."""
+        self.soft_wrap = not _has_long_line(text)
         self.load_text(text)
         self.move_cursor(self.document.end)

@@ -100,6 +100,10 @@ class MessageView(Vertical):
         self._splitter = ReasoningSplitter()
         self._reasoning_parts: list[str] = []
         self._reasoning_dirty = False
+        # Made on first use: most messages never need them, and every widget costs mount time.
+        self._progress: ProgressBar | None = None
+        self._reasoning_box: Collapsible | None = None
+        self._reasoning_text: Static | None = None
 
     def _shown(self) -> tuple[str | None, str]:
         """(reasoning, answer) to show: stored apart, or still inside the text (interrupted)."""
@@ -112,14 +116,30 @@ class MessageView(Vertical):
     def compose(self) -> ComposeResult:
         reasoning, answer = self._shown()
         yield Static(self._role_text(), classes="role", markup=False)
-        with Collapsible(title="Reasoning", collapsed=True) as box:
-            box.display = reasoning is not None
-            yield Static(neutralize(reasoning or ""), classes="reasoning", markup=False)
+        if reasoning is not None:
+            yield self._make_reasoning_box(reasoning)
         yield Markdown(neutralize(answer), open_links=False)
-        progress = ProgressBar(total=100, show_eta=False, show_percentage=True)
-        progress.display = False
-        yield progress
         yield Static(footer_text(self.message), classes="footer", markup=False)
+
+    def _make_reasoning_box(self, reasoning: str) -> Collapsible:
+        self._reasoning_text = Static(neutralize(reasoning.strip("\n")), classes="reasoning", markup=False)
+        self._reasoning_box = Collapsible(
+            self._reasoning_text, collapsed=True, title=f"Reasoning ({len(reasoning):,} characters)"
+        )
+        return self._reasoning_box
+
+    def _set_reasoning(self, reasoning: str | None) -> None:
+        if reasoning is None:
+            if self._reasoning_box is not None:
+                self._reasoning_box.display = False
+            return
+        if self._reasoning_box is None:
+            self.mount(self._make_reasoning_box(reasoning), after=self.query_one(".role"))
+            return
+        assert self._reasoning_text is not None
+        self._reasoning_box.display = True
+        self._reasoning_box.title = f"Reasoning ({len(reasoning):,} characters)"
+        self._reasoning_text.update(neutralize(reasoning.strip("\n")))
 
     def on_mount(self) -> None:
         self._set_state_class()
@@ -157,9 +177,8 @@ class MessageView(Vertical):
 
     async def write(self, text: str) -> None:
         self._text_parts.append(text)
-        progress = self.query_one(ProgressBar)
-        if progress.display:
-            progress.display = False
+        if self._progress is not None and self._progress.display:
+            self._progress.display = False
         thought, answer = self._splitter.feed(text)
         if thought:
             self._reasoning_parts.append(thought)
@@ -174,35 +193,31 @@ class MessageView(Vertical):
 
     def _show_reasoning(self) -> None:
         self._reasoning_dirty = False
-        box = self.query_one(Collapsible)
-        box.display = True
-        box.title = f"Reasoning ({sum(map(len, self._reasoning_parts)):,} characters)"
-        self.query_one(".reasoning", Static).update(neutralize("".join(self._reasoning_parts).strip("\n")))
+        self._set_reasoning("".join(self._reasoning_parts))
 
     def show_status(self, text: str) -> None:
         """A passing state shown in the footer until the answer ends (e.g. "waking model…")."""
         self.query_one(".footer", Static).update(text)
 
     def show_progress(self, event: ProgressEvent) -> None:
-        progress = self.query_one(ProgressBar)
-        progress.display = True
-        progress.update(progress=round(event.fraction * 100))
+        if self._progress is None:
+            self._progress = ProgressBar(total=100, show_eta=False, show_percentage=True)
+            self.mount(self._progress, before=self.query_one(".footer"))
+        self._progress.display = True
+        self._progress.update(progress=round(event.fraction * 100))
 
     async def finish(self, message: Message) -> None:
         """The answer ended (any way): stop the stream and settle the document once."""
         if self._stream is not None:
             await self._stream.stop()
             self._stream = None
-        self.query_one(ProgressBar).display = False
+        if self._progress is not None:
+            self._progress.display = False
         self.message = message
         self._text_parts = [message.content]
         self._splitter = ReasoningSplitter()
         reasoning, answer = self._shown()
-        box = self.query_one(Collapsible)
-        box.display = reasoning is not None
-        if reasoning is not None:
-            box.title = f"Reasoning ({len(reasoning):,} characters)"
-            self.query_one(".reasoning", Static).update(neutralize(reasoning))
+        self._set_reasoning(reasoning)
         # One final update settles the document (e.g. stale code-fence state from streaming).
         await self.markdown.update(neutralize(answer))
         self.update_footer()

@@ -208,7 +208,7 @@ async def test_long_session_mounts_recent_messages_and_loads_older_on_scroll(lla
     store = Store.open(tmp_path / "long.sqlite3")
     session = store.create_session(Session(title="long", settings=SamplingSettings()))
     parent = None
-    for i in range(400):
+    for i in range(150):  # five batches of 30: enough to page, small enough to mount all in a test
         parent = store.add_message(
             Message(
                 role="user" if i % 2 == 0 else "assistant",
@@ -223,7 +223,7 @@ async def test_long_session_mounts_recent_messages_and_loads_older_on_scroll(lla
         await wait_for(pilot, lambda: screen.session is not None and screen.query(MessageView))
         views = screen.query(MessageView)
         assert len(views) < 100
-        assert views[-1].message.content == "message 399"
+        assert views[-1].message.content == "message 149"
         chat = screen.query_one(ChatPane)
         await wait_for(pilot, lambda: chat.max_scroll_y > 0)
         chat.scroll_home(animate=False)
@@ -231,7 +231,7 @@ async def test_long_session_mounts_recent_messages_and_loads_older_on_scroll(lla
         await pilot.press("ctrl+b")  # any key; then load everything with Home in the chat pane
         chat.focus()
         await pilot.press("home")
-        await wait_for(pilot, lambda: len(screen.query(MessageView)) == 400)
+        await wait_for(pilot, lambda: len(screen.query(MessageView)) == 150)
         assert screen.query(MessageView)[0].message.content == "message 0"
     store.close()
 

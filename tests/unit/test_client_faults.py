@@ -256,11 +256,12 @@ async def test_stall_longer_than_read_timeout_is_read_timeout() -> None:
 
 
 async def test_slow_stream_with_pings_outlives_read_timeout_many_times_over() -> None:
-    # 16 chunks 0.2 s apart = 3.2 s in all, with a read timeout of 0.5 s and no total timeout.
+    # 16 chunks 0.2 s apart = 3.2 s in all, with a read timeout of 1 s and no total timeout
+    # (1 s, not less: a loaded machine can stall the loop for a few hundred milliseconds).
     chunks = [b": ping\n\n" if i % 2 else token("t") for i in range(15)] + [final(8)]
     async with FaultServer() as fs:
         fs.completion = lambda r: fs.stream(r, chunks, delay=0.2)
-        client, _ = client_for(fs, read_timeout=0.5)
+        client, _ = client_for(fs, read_timeout=1.0)
         async with client:
             result = await collect(client.stream_completion("hi"))
     assert result.content == "t" * 8
