@@ -356,9 +356,9 @@ class MainScreen(Screen[None]):
         if self.session is None or self.session.id is None or not self.is_mounted:
             return
         text = self.query_one(Composer).text
-        if text != self.session.draft:
+        # Remember the draft as saved only once it is: a failed write is tried again next time.
+        if text != self.session.draft and self._write(self.tui.store.save_draft, self.session.id, text) is not False:
             self.session.draft = text
-            self._write(self.tui.store.save_draft, self.session.id, text)
 
     @on(Composer.RecallLast)
     def _recall_last(self) -> None:
@@ -379,7 +379,14 @@ class MainScreen(Screen[None]):
         await self.send(event.text)
 
     async def send(self, text: str) -> None:
-        if self.session is None or self.session.id is None:
+        if self.session is None:
+            return
+        if self.session.id is None:  # made while the store refused writes
+            self.notify(
+                "This session could not be saved, so it cannot be sent from; your text stays in the "
+                "composer. Free some space or fix the data folder's permissions, then start a new session.",
+                severity="error",
+            )
             return
         if self.is_generating:
             self.notify("Still answering: press Esc to stop it first.", severity="warning")

@@ -19,6 +19,18 @@ from ..sanitize import neutralize, one_line
 
 ROLE_LABELS = {"user": "You", "assistant": "Assistant", "system": "System"}
 
+# Laying out a megabyte of text freezes the UI for seconds; the rest stays in the store, in the
+# copy (y) and in exports.
+DISPLAY_LIMIT = 64_000
+
+
+def shown_text(text: str) -> str:
+    """What the view shows of a message: neutralised, and capped at DISPLAY_LIMIT characters."""
+    if len(text) <= DISPLAY_LIMIT:
+        return neutralize(text)
+    more = len(text) - DISPLAY_LIMIT
+    return neutralize(text[:DISPLAY_LIMIT]) + f"\n\n… {more:,} more characters not shown (y copies the whole message)"
+
 
 def footer_text(message: Message) -> str:
     """Figures and markers under an answer: speed from the server's timings, and why it ended."""
@@ -118,7 +130,7 @@ class MessageView(Vertical):
         yield Static(self._role_text(), classes="role", markup=False)
         if reasoning is not None:
             yield self._make_reasoning_box(reasoning)
-        yield Markdown(neutralize(answer), open_links=False)
+        yield Markdown(shown_text(answer), open_links=False)
         yield Static(footer_text(self.message), classes="footer", markup=False)
 
     def _make_reasoning_box(self, reasoning: str) -> Collapsible:
@@ -219,7 +231,7 @@ class MessageView(Vertical):
         reasoning, answer = self._shown()
         self._set_reasoning(reasoning)
         # One final update settles the document (e.g. stale code-fence state from streaming).
-        await self.markdown.update(neutralize(answer))
+        await self.markdown.update(shown_text(answer))
         self.update_footer()
 
     def update_footer(self) -> None:

@@ -112,3 +112,25 @@ async def test_fifty_thousand_token_session_stays_responsive_and_the_meter_warns
         assert warn and not full, text
         assert 0.8 * 4096 < bar.context_used < 4096
     store.close()
+
+
+async def test_sending_a_megabyte_message_keeps_it_whole_and_shows_a_capped_view(make_app) -> None:
+    # Injected: a 1 MB message sent. Seen: the first DISPLAY_LIMIT characters and a note; the app
+    # answers keys promptly afterwards. Stored: all of it.
+    from llama_tui.widgets.message_view import DISPLAY_LIMIT
+    from tests.harness.fault_server import FaultServer
+
+    big = ("word " * 200_000)[:1_000_000]
+    async with FaultServer() as fs:
+        app = make_app(fs.url, default_template="chatml")
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await ready(pilot)
+            composer = screen.query_one(Composer)
+            composer.load_text(big)
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: len(views(screen)) == 2 and not screen.is_generating, timeout=60)
+            shown = views(screen)[0].markdown.source
+            assert len(shown) < DISPLAY_LIMIT + 200 and shown.endswith("(y copies the whole message)")
+            assert "936,000 more characters" in shown
+            assert app.store.active_path(screen.session.id)[0].content == big
+            assert await _press_time(pilot, "x") < 1.0
