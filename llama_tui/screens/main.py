@@ -918,8 +918,8 @@ class MainScreen(Screen[None]):
     async def _poll_health(self) -> None:
         tui = self.tui
 
-        async def check() -> None:
-            await self._fetch_props()
+        async def check() -> Props:
+            return await self._fetch_props()  # the poller reads is_sleeping from it
 
         self._poller = HealthPoller(tui.client.health, self._on_health, base=tui.config.health_interval, check=check)
         await self._poller.run()
@@ -987,7 +987,7 @@ class MainScreen(Screen[None]):
         self.server_state = state
         self.query_one(StatusBar).set_server(self.tui.client.base_url, state, detail)
 
-    async def _fetch_props(self) -> None:
+    async def _fetch_props(self) -> Props:
         client = self.tui.client
         props = await client.props()  # AuthenticationError here means a bad key
         if props.is_router:
@@ -998,7 +998,7 @@ class MainScreen(Screen[None]):
             if client.model is None:
                 self.props = props
                 self.query_one(StatusBar).set_model("router: pick a model (F7)", 0)
-                return
+                return props
             if props.is_router:
                 props = await client.props()
         self.props = props
@@ -1006,6 +1006,7 @@ class MainScreen(Screen[None]):
         self._fill_settings()
         self._update_context_meter()
         self._poll_slots()
+        return props
 
     @work(exclusive=True, group="slots", exit_on_error=False)
     async def _poll_slots(self) -> None:
