@@ -13,14 +13,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import partial
-from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
@@ -30,6 +27,7 @@ from ..domain import Message, SessionSummary
 from ..sanitize import neutralize
 from ..store import Store
 from ..widgets.sidebar import session_title
+from .picker import PickerScreen
 
 RESULT_LIMIT = 100
 DEBOUNCE_S = 0.15
@@ -103,7 +101,7 @@ class SearchResults(OptionList, can_focus=False):
         return int(session_id), int(message_id)
 
 
-class SearchScreen(ModalScreen[tuple[int, int] | None]):
+class SearchScreen(PickerScreen[tuple[int, int]]):
     """Dismisses with (session id, message id) of the chosen hit, or None on Escape."""
 
     DEFAULT_CSS = """
@@ -122,14 +120,6 @@ class SearchScreen(ModalScreen[tuple[int, int] | None]):
         & #search-status { height: 1; padding: 0 2; color: $text-muted; }
     }
     """
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", show=False),
-        Binding("down", "move('cursor_down')", "Next hit", show=False),
-        Binding("up", "move('cursor_up')", "Previous hit", show=False),
-        Binding("pagedown", "move('page_down')", "Page down", show=False),
-        Binding("pageup", "move('page_up')", "Page up", show=False),
-    ]
 
     AUTO_FOCUS = "#search-input"
 
@@ -248,9 +238,10 @@ class SearchScreen(ModalScreen[tuple[int, int] | None]):
         if chosen is not None:
             self.dismiss(chosen)
 
-    def action_move(self, action: str) -> None:
-        getattr(self.results, f"action_{action}")()
+    @property
+    def picker_list(self) -> OptionList:
+        return self.results
 
     def action_cancel(self) -> None:
         self.workers.cancel_group(self, "search")
-        self.dismiss(None)
+        super().action_cancel()

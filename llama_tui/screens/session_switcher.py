@@ -11,15 +11,13 @@ import heapq
 import inspect
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.style import Style
 from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
@@ -28,6 +26,7 @@ from ..domain import SessionSummary
 from ..format import format_age
 from ..fuzzy import fuzzy_match
 from ..widgets.sidebar import SessionList, SessionRow, session_title
+from .picker import PickerScreen
 
 RESULT_LIMIT = 200  # rows shown in the switcher
 PALETTE_LIMIT = 50  # hits yielded to the command palette per query
@@ -64,7 +63,7 @@ class _Matches(SessionList, can_focus=False):
     """The switcher's result list; focus stays in the input, up/down are forwarded."""
 
 
-class SessionSwitcher(ModalScreen[int | None]):
+class SessionSwitcher(PickerScreen[int]):
     """Dismisses with the chosen session id, or None on Escape."""
 
     DEFAULT_CSS = """
@@ -83,14 +82,6 @@ class SessionSwitcher(ModalScreen[int | None]):
         & #switcher-list { height: auto; max-height: 20; border: none; padding: 0 1; }
     }
     """
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", show=False),
-        Binding("down", "move('cursor_down')", "Next match", show=False),
-        Binding("up", "move('cursor_up')", "Previous match", show=False),
-        Binding("pagedown", "move('page_down')", "Page down", show=False),
-        Binding("pageup", "move('page_up')", "Page up", show=False),
-    ]
 
     AUTO_FOCUS = "#switcher-input"
 
@@ -154,11 +145,9 @@ class SessionSwitcher(ModalScreen[int | None]):
         if event.option_id is not None:
             self.dismiss(int(event.option_id))
 
-    def action_move(self, action: str) -> None:
-        getattr(self.matches, f"action_{action}")()
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+    @property
+    def picker_list(self) -> OptionList:
+        return self.matches
 
 
 class SessionCommands(Provider):
