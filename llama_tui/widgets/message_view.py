@@ -2,26 +2,34 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from textual.app import ComposeResult
+from textual.await_complete import AwaitComplete
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.geometry import Spacing
 from textual.message import Message as TextualMessage
+from textual.widget import Widget
 from textual.widgets import Collapsible, Markdown, ProgressBar, Static
-from textual.widgets.markdown import MarkdownStream
 
 from ..client import ProgressEvent
 from ..domain import Message
 from ..format import format_timings
+from ..markdown_chunks import MarkdownChunker
 from ..reasoning import ReasoningSplitter, split_reasoning
 from ..sanitize import neutralize, one_line
+from .markdown_stream import MarkdownStream
 
 ROLE_LABELS = {"user": "You", "assistant": "Assistant", "system": "System"}
 
 # Laying out a megabyte of text freezes the UI for seconds; the rest stays in the store, in the
 # copy (y) and in exports.
 DISPLAY_LIMIT = 64_000
+
+# A streaming answer grows in Markdown widgets of about this many characters (see markdown_chunks).
+CHUNK_CHARS = 2_000
 
 
 def shown_text(text: str) -> str:
@@ -30,6 +38,59 @@ def shown_text(text: str) -> str:
         return neutralize(text)
     more = len(text) - DISPLAY_LIMIT
     return neutralize(text[:DISPLAY_LIMIT]) + f"\n\n… {more:,} more characters not shown (y copies the whole message)"
+
+
+class MessageMarkdown(Markdown):
+    """One chunk of a message's markdown (most messages have one), without the outer margins of
+    its first and last block so the message sits tight between its role line and footer.
+
+    The margins are set inline after each update/append: a CSS `:first-child` / `:last-child`
+    rule makes Textual restyle every sibling block on each mount, which cost ~10 ms per streamed
+    token on a long answer. A chunk after the first collapses its first block's top margin into
+    the previous chunk's bottom margin, as blocks inside one Markdown do."""
+
+    def __init__(self, markdown: str = "", *, after_margin: int | None = None) -> None:
+        super().__init__(markdown, open_links=False)
+        # None: the first chunk (no top margin); n: the bottom margin of the chunk above.
+        self.after_margin = after_margin
+        self.trim_bottom = True  # off while the chunk is streaming: more blocks will follow
+        self._trimmed: dict[Widget, Spacing] = {}
+
+    def update(self, markdown: str) -> AwaitComplete:
+        return self._then_trim(super().update(markdown))
+
+    def append(self, markdown: str) -> AwaitComplete:
+        return self._then_trim(super().append(markdown))
+
+    def _then_trim(self, change: AwaitComplete) -> AwaitComplete:
+        async def change_then_trim() -> None:
+            await change
+            self.trim_margins()
+
+        return AwaitComplete(change_then_trim())
+
+    def bottom_margin(self) -> int:
+        """The bottom margin of the last block as shown."""
+        return self.children[-1].styles.margin.bottom if self.children else 0
+
+    def trim_margins(self) -> None:
+        blocks = self.children
+        wanted: dict[Widget, Spacing] = {}
+        if blocks:
+            first, last = blocks[0], blocks[-1]
+            top, right, bottom, left = first.styles.base.margin
+            top = 0 if self.after_margin is None else max(0, top - self.after_margin)
+            wanted[first] = Spacing(top, right, bottom, left)
+            if self.trim_bottom:
+                top, right, _, left = wanted[first] if last is first else last.styles.base.margin
+                wanted[last] = Spacing(top, right, 0, left)
+        for block in self._trimmed:
+            if block not in wanted and block.parent is self:
+                block.styles.clear_rule("margin")
+        for block, margin in wanted.items():
+            if self._trimmed.get(block) != margin:
+                block.styles.margin = margin
+        self._trimmed = wanted
 
 
 def footer_text(message: Message) -> str:
@@ -73,10 +134,8 @@ class MessageView(Vertical):
     MessageView.-user .role { color: $accent; }
     MessageView.-assistant .role { color: $success; }
     MessageView Markdown { margin: 0; padding: 0; }
-    MessageView Markdown > *:first-child { margin-top: 0; }
-    MessageView Markdown > *:last-child { margin-bottom: 0; }
     MessageView .footer { color: $text-muted; height: auto; }
-    MessageView.-error .footer, MessageView.-interrupted .footer { color: $warning; }
+    MessageView .footer.-error, MessageView .footer.-interrupted { color: $warning; }
     MessageView ProgressBar { height: 1; }
     """
 
@@ -107,6 +166,7 @@ class MessageView(Vertical):
         self.can_focus = True
         self.message = message
         self._stream: MarkdownStream | None = None
+        self._chunker = MarkdownChunker(CHUNK_CHARS)
         self._text_parts: list[str] = [message.content]
         self.alternatives: tuple[int, int] = (1, 1)  # (this one, of how many) among its siblings
         self._splitter = ReasoningSplitter()
@@ -130,7 +190,7 @@ class MessageView(Vertical):
         yield Static(self._role_text(), classes="role", markup=False)
         if reasoning is not None:
             yield self._make_reasoning_box(reasoning)
-        yield Markdown(shown_text(answer), open_links=False)
+        yield MessageMarkdown(shown_text(answer))
         yield Static(footer_text(self.message), classes="footer", markup=False)
 
     def _make_reasoning_box(self, reasoning: str) -> Collapsible:
@@ -177,15 +237,28 @@ class MessageView(Vertical):
             views[index].scroll_visible(animate=False)
 
     @property
-    def markdown(self) -> Markdown:
-        return self.query_one(Markdown)
+    def markdown(self) -> MessageMarkdown:
+        """The first (usually the only) markdown chunk."""
+        return self.query_one(MessageMarkdown)
+
+    def chunks(self) -> list[MessageMarkdown]:
+        return list(self.query_children(MessageMarkdown))
+
+    @property
+    def shown_markdown(self) -> str:
+        """The markdown source on screen (all chunks)."""
+        return "".join(chunk.source for chunk in self.chunks())
 
     @property
     def text(self) -> str:
         return "".join(self._text_parts)
 
     def start_stream(self) -> None:
-        self._stream = Markdown.get_stream(self.markdown)
+        live = self.chunks()[-1]
+        live.trim_bottom = False  # blocks will follow the current last one
+        live.trim_margins()
+        self._chunker = MarkdownChunker(CHUNK_CHARS, live.source)
+        self._stream = MarkdownStream(live)
 
     async def write(self, text: str) -> None:
         self._text_parts.append(text)
@@ -201,7 +274,21 @@ class MessageView(Vertical):
             if self._stream is None:
                 self.start_stream()
             assert self._stream is not None
-            await self._stream.write(neutralize(answer))
+            for i, piece in enumerate(self._chunker.feed(neutralize(answer))):
+                if i:
+                    await self._next_chunk()
+                self._stream.write(piece)
+        # Let the UI in between tokens: a fast stream arrives in buffered bursts that never wait.
+        await asyncio.sleep(0)
+
+    async def _next_chunk(self) -> None:
+        """Go on streaming into a new chunk below the live one, which is frozen from now on."""
+        assert self._stream is not None
+        live = self.chunks()[-1]
+        chunk = MessageMarkdown(after_margin=live.bottom_margin())
+        chunk.trim_bottom = False
+        await self.mount(chunk, after=live)
+        self._stream.switch_to(chunk)
 
     def _show_reasoning(self) -> None:
         self._reasoning_dirty = False
@@ -220,6 +307,7 @@ class MessageView(Vertical):
 
     async def finish(self, message: Message) -> None:
         """The answer ended (any way): stop the stream and settle the document once."""
+        streamed = self._stream is not None
         if self._stream is not None:
             await self._stream.stop()
             self._stream = None
@@ -230,8 +318,18 @@ class MessageView(Vertical):
         self._splitter = ReasoningSplitter()
         reasoning, answer = self._shown()
         self._set_reasoning(reasoning)
-        # One final update settles the document (e.g. stale code-fence state from streaming).
-        await self.markdown.update(shown_text(answer))
+        # One final update settles the document (e.g. stale code-fence state from streaming):
+        # only the last chunk if the chunks hold what should be shown, else all of it in one.
+        shown = shown_text(answer)
+        chunks = self.chunks()
+        last = chunks[-1]
+        last.trim_bottom = True
+        if streamed and "".join(chunk.source for chunk in chunks) == shown:
+            await last.update(last.source)
+        else:
+            if len(chunks) > 1:
+                await self.remove_children(chunks[1:])
+            await chunks[0].update(shown)
         self.update_footer()
 
     def update_footer(self) -> None:
@@ -239,5 +337,7 @@ class MessageView(Vertical):
         self._set_state_class()
 
     def _set_state_class(self) -> None:
+        # On the footer, not the view: a class change restyles every widget below the node.
+        footer = self.query_one(".footer", Static)
         for state in ("error", "interrupted", "streaming"):
-            self.set_class(self.message.state == state, f"-{state}")
+            footer.set_class(self.message.state == state, f"-{state}")

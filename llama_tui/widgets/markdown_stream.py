@@ -1,0 +1,92 @@
+"""Streaming text into Markdown widgets at a paced rate of updates."""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual.widgets import Markdown
+
+# Each append makes Textual lay out the whole screen again (every widget of every block, two or
+# three times as new blocks get their sizes), so the cost of a stream is set by the number of
+# appends, not of tokens. At most 30 a second; and the time from an append to its painted frames
+# is at most a quarter of the time (BUSY_SHARE), so a long answer, whose layout is slower,
+# updates less often instead of falling behind the stream and starving the keyboard.
+UPDATE_INTERVAL = 1 / 30
+BUSY_SHARE = 1 / 2
+PAINT_TIMEOUT = 1.0  # seconds to wait for the frame of an append (the widget may be gone)
+
+
+class MarkdownStream:
+    """Like Textual's MarkdownStream (fragments that arrive while an append runs are joined into
+    the next one), but paced (see BUSY_SHARE); `write` never yields to the event loop; the target
+    can change (`switch_to`, for an answer shown in chunks) without an extra update; and `stop`
+    waits for the append in flight before adding what is left, so two appends never interleave
+    (Markdown.append reads its parse position before taking its lock)."""
+
+    def __init__(self, markdown: Markdown, interval: float = UPDATE_INTERVAL) -> None:
+        self.markdown = markdown
+        self.interval = interval
+        self._pending: list[tuple[Markdown, str]] = []
+        self._wake = asyncio.Event()
+        self._appending: asyncio.Future[None] | None = None
+        self._stopped = False
+        self._task = asyncio.create_task(self._run())
+
+    def write(self, fragment: str) -> None:
+        if fragment:
+            self._pending.append((self.markdown, fragment))
+            self._wake.set()
+
+    def switch_to(self, markdown: Markdown) -> None:
+        """Send what is written from now on to `markdown` (mounted); earlier text keeps its target."""
+        self.markdown = markdown
+
+    @property
+    def busy(self) -> bool:
+        """Text written but not shown yet."""
+        return bool(self._pending) or (self._appending is not None and not self._appending.done())
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while not self._stopped:
+            await self._wake.wait()
+            self._wake.clear()
+            if self._stopped:
+                break
+            started = loop.time()
+            self._appending = asyncio.ensure_future(self._append_pending())
+            await asyncio.shield(self._appending)
+            # Twice: laying out new blocks sets their sizes, which asks for a second layout.
+            for _ in range(2):
+                if not await self._painted(loop):
+                    break
+            if self._stopped:
+                break
+            busy = loop.time() - started
+            await asyncio.sleep(max(self.interval - busy, busy * (1 / BUSY_SHARE - 1)))
+
+    async def _painted(self, loop: asyncio.AbstractEventLoop) -> bool:
+        """Wait for the next frame (False if none came in PAINT_TIMEOUT seconds)."""
+        painted: asyncio.Future[None] = loop.create_future()
+        self.markdown.call_after_refresh(lambda: painted.done() or painted.set_result(None))
+        done, _ = await asyncio.wait([painted], timeout=PAINT_TIMEOUT)
+        return bool(done)
+
+    async def _append_pending(self) -> None:
+        pending, self._pending = self._pending, []
+        while pending:
+            target = pending[0][0]
+            n = next((i for i, (md, _) in enumerate(pending) if md is not target), len(pending))
+            await target.append("".join(text for _, text in pending[:n]))
+            pending = pending[n:]
+
+    async def stop(self) -> None:
+        """Stop, and show everything written so far."""
+        # The flag as well as the cancel: a cancel that lands as an await completes can be lost.
+        self._stopped = True
+        self._wake.set()
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+        if self._appending is not None:
+            await self._appending
+        await self._append_pending()

@@ -1,0 +1,60 @@
+"""A long answer streams into several Markdown chunks (so each token's cost stays flat) and ends
+up shown exactly as one Markdown widget would show it. The scripted fault server plays a model
+that writes well-formed markdown (a random-weight model cannot)."""
+
+from __future__ import annotations
+
+from itertools import chain, pairwise
+
+from textual.widgets import Markdown
+
+from llama_tui.widgets.composer import Composer
+from llama_tui.widgets.message_view import CHUNK_CHARS, MessageView
+from tests.harness.fault_server import FaultServer, final, token
+from tests.tui.conftest import wait_for
+from tests.unit.test_markdown_chunks import sample_markdown
+
+
+def block_names(markdown: Markdown) -> list[str]:
+    return [type(block).__name__ for block in markdown.children]
+
+
+async def test_long_answer_streams_in_chunks_and_settles_like_one_document(make_app) -> None:
+    answer = sample_markdown(sections=8)
+    assert len(answer) > 3 * CHUNK_CHARS
+    pieces = [answer[i : i + 7] for i in range(0, len(answer), 7)]
+    async with FaultServer() as fs:
+        fs.completion = lambda r: fs.stream(r, [token(p) for p in pieces] + [final(len(pieces))], delay=0.0005)
+        app = make_app(fs.url, default_template="chatml")
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = app.main
+            await wait_for(pilot, lambda: screen.session is not None)
+            screen.query_one(Composer).insert("a long answer, please")
+            await pilot.press("enter")
+            await wait_for(
+                pilot,
+                lambda: (
+                    len(screen.query(MessageView)) == 2 and screen.query(MessageView)[-1].message.state == "complete"
+                ),
+                timeout=60,
+            )
+            view = screen.query(MessageView)[-1]
+            chunks = view.chunks()
+            assert len(chunks) >= 3
+            assert view.shown_markdown == answer
+            assert app.store.get_message(view.message.id).content == answer
+
+            # The same blocks, in the same order, as the answer shown in one Markdown widget
+            # (what a reload from the store shows).
+            whole = Markdown(answer)
+            await screen.mount(whole)
+            await pilot.pause()
+            assert list(chain.from_iterable(block_names(c) for c in chunks)) == block_names(whole)
+
+            # No gap above the first block or below the last; chunks join without a double gap.
+            assert chunks[0].children[0].styles.margin.top == 0
+            assert chunks[-1].children[-1].styles.margin.bottom == 0
+            for above, below in pairwise(chunks):
+                last, first = above.children[-1], below.children[0]
+                gap = last.styles.margin.bottom + first.styles.margin.top
+                assert gap == max(last.styles.base.margin.bottom, first.styles.base.margin.top)
