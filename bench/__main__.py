@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import time
 import traceback
@@ -21,15 +22,22 @@ from .common import BenchResult, Figure, log, print_table, write_results
 REGISTRY: dict[str, str] = {
     "startup": "bench.startup",
     "client_throughput": "bench.client_throughput",
-    "peer_elia": "bench.peer_elia",
+    "tui_startup": "bench.tui_startup",
+    "tui_stream": "bench.tui_stream",
+    "tui_input": "bench.tui_input",
+    "scale": "bench.scale",
+    "peer_compare": "bench.peer_compare",
 }
+# Still runnable by name (bench/run peer_elia), not part of the default run: peer_compare measures elia
+# the same way, against the same server as llama-tui.
+EXTRA: dict[str, str] = {"peer_elia": "bench.peer_elia"}
 
 
 def run_one(name: str) -> BenchResult:
-    module = importlib.import_module(REGISTRY[name])
+    module = importlib.import_module({**REGISTRY, **EXTRA}[name])
     result = module.run()
     if not isinstance(result, BenchResult):
-        raise TypeError(f"{REGISTRY[name]}.run() returned {type(result).__name__}, not BenchResult")
+        raise TypeError(f"{name}.run() returned {type(result).__name__}, not BenchResult")
     return result
 
 
@@ -37,13 +45,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("names", nargs="*", help=f"benchmarks to run (default all): {', '.join(REGISTRY)}")
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer runs and shorter streams (BENCH_QUICK=1): a smoke test"
+    )
     args = parser.parse_args(argv)
     if args.list:
-        print("\n".join(REGISTRY))
+        print("\n".join([*REGISTRY, *(f"{n} (by name only)" for n in EXTRA)]))
         return 0
-    unknown = [n for n in args.names if n not in REGISTRY]
+    if args.quick:
+        os.environ["BENCH_QUICK"] = "1"  # read by the modules when imported (run_one imports them)
+    unknown = [n for n in args.names if n not in REGISTRY and n not in EXTRA]
     if unknown:
-        parser.error(f"unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(REGISTRY)}")
+        parser.error(f"unknown benchmark(s) {', '.join(unknown)}; known: {', '.join([*REGISTRY, *EXTRA])}")
     selected = args.names or list(REGISTRY)
 
     figures: list[Figure] = []
@@ -74,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     if reports:
         print()
         print("\n".join(reports))
+    details["run"] = {"quick": bool(args.quick)}
     paths = write_results(figures, details, selected=selected, elapsed_s=elapsed)
     print(f"\n{len(figures)} figures in {elapsed:.0f} s; written to {paths[0]} and {paths[1].name}")
     missed = [f for f in figures if f.met is False]

@@ -187,7 +187,9 @@ class Replay:
 def make_app(replay: Replay, *, default_events: int, default_rate: float) -> Any:
     from aiohttp import web
 
-    stats = {"streams": 0, "disconnects": 0}
+    # last_event_sent: time.monotonic() (CLOCK_MONOTONIC, the same clock in every process on Linux) just
+    # after the last event of the latest stream went to the socket, so a client can time its own lag.
+    stats: dict[str, Any] = {"streams": 0, "disconnects": 0, "last_event_sent": None}
 
     def error(status: int, message: str, etype: str) -> web.Response:
         return web.json_response({"error": {"code": status, "message": message, "type": etype}}, status=status)
@@ -239,8 +241,11 @@ def make_app(replay: Replay, *, default_events: int, default_rate: float) -> Any
                     batch = events[i:j]
                     await resp.write(b"".join(frame(e) for e in batch) if raw else b"".join(batch))
                     i = j
+                stats["last_event_sent"] = time.monotonic()
                 if raw:
                     await resp.write(b"0\r\n\r\n")
+            if rate <= 0:
+                stats["last_event_sent"] = time.monotonic()
             await resp.write_eof()
         except (ConnectionResetError, ConnectionError, asyncio.CancelledError):
             stats["disconnects"] += 1
