@@ -330,8 +330,9 @@ class MainScreen(Screen[None]):
         sidebar = self.query_one(Sidebar)
         sidebar.display = not sidebar.display
 
-    def action_toggle_settings(self) -> None:
+    async def action_toggle_settings(self) -> None:
         pane = self.query_one(SettingsPane)
+        await pane.build()
         pane.display = not pane.display
         if pane.display:
             pane.focus()

@@ -106,9 +106,23 @@ class SettingsPane(VerticalScroll):
         self._applied: dict[str, Any] = {}  # the values the screen knows of, to post only changes
         self._defaults: dict[str, Any] = {}
         self._presets: list[str] = []
-        self._filled = False  # set_values came before mount: fill in on_mount
+        self._filled = False  # set_values came: fill in when built
+        # The ~150 widgets of the pane cost a tenth of a second at start-up and most start-ups
+        # never show them: they are made the first time the pane is shown (`build`).
+        self.built = False
+
+    async def build(self) -> None:
+        """Make the pane's widgets (once) and fill them in."""
+        if self.built:
+            return
+        self.built = True
+        await self.recompose()
+        if self._filled:
+            self._fill()
 
     def compose(self) -> ComposeResult:
+        if not self.built:
+            return
         yield Label("Template", classes="section")
         yield Select[str]([], prompt="Template", id="template", compact=True)
         yield Label("System prompt", classes="section")
@@ -134,10 +148,6 @@ class SettingsPane(VerticalScroll):
                 yield Static("", classes="error", markup=False)
         yield Button("Reset all", id="reset-all", compact=True)
 
-    def on_mount(self) -> None:
-        if self._filled:
-            self._fill()
-
     # -- attributes down ---------------------------------------------------------------------
 
     def set_values(
@@ -156,16 +166,17 @@ class SettingsPane(VerticalScroll):
         self._applied = settings.to_dict()
         self._defaults = dict(server_defaults)
         self._filled = True
-        if self.is_mounted:
+        if self.built:
             self._fill()
 
     def set_presets(self, names: list[str]) -> None:
         self._presets = list(names)
-        if self.is_mounted:
+        if self.built:
             with self.prevent(Select.Changed):
                 self.query_one("#preset", Select).set_options((Text(n), n) for n in self._presets)
 
-    def focus_knob(self, name: str) -> None:
+    async def focus_knob(self, name: str) -> None:
+        await self.build()
         self.query_one(f"#knob-{name}", Input).focus()
 
     def _fill(self) -> None:

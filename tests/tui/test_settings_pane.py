@@ -11,6 +11,7 @@ from textual.widgets import Input, Select, Static, TextArea
 
 from llama_tui.domain import SamplingSettings
 from llama_tui.widgets.settings_pane import SettingsPane
+from tests.tui.conftest import wait_for
 
 DEFAULTS: dict[str, Any] = {
     "temperature": 0.800000011920929,
@@ -30,7 +31,8 @@ class PaneApp(App[None]):
     def compose(self) -> ComposeResult:
         yield SettingsPane(id="settings")
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
+        await self.query_one(SettingsPane).build()
         if self.fill:
             self.query_one(SettingsPane).set_values(
                 template="chatml",
@@ -241,6 +243,20 @@ async def test_set_values_before_mount() -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         assert app.posted == []
+        assert pane.built  # by PaneApp.on_mount, after set_values: the values fill in when built
         assert app.query_one("#template", Select).value == "custom"  # kept even if not listed
         assert app.query_one("#knob-seed", Input).value == "7"
         assert app.query_one("#system-prompt", TextArea).text == "sys"
+
+
+async def test_pane_is_built_only_when_first_shown(make_app, llama_server) -> None:
+    """Most start-ups never open the pane: its ~150 widgets are made on the first ctrl+t."""
+    app = make_app(llama_server.url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.main.props is not None)
+        pane = app.main.query_one(SettingsPane)
+        assert not pane.built and not pane.children
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        assert pane.built and pane.display
+        assert pane.query_one("#knob-temperature", Input).placeholder.endswith("(server)")
