@@ -209,6 +209,7 @@ async def mode_stream(args: argparse.Namespace) -> dict[str, Any]:
     """Submit a prompt; the replay server streams the markdown answer (at its --rate). Reports the lag
     from the server's last event to the frame showing the settled answer, and CPU over the stream."""
     from llama_tui.sanitize import neutralize
+    from llama_tui.widgets.chat_pane import ChatPane
     from llama_tui.widgets.message_view import MessageView
 
     from .tui_common import markdown_pieces
@@ -220,8 +221,22 @@ async def mode_stream(args: argparse.Namespace) -> dict[str, Any]:
     async with app.run_test(size=(120, 40)) as pilot:
         frames = Frames(app)
         screen = await ready(app)
+        chat = screen.query_one(ChatPane)
         # The replay server may have served earlier runs: only a new last_event_sent is this stream's.
         stale_last_event = replay_stats(args.url).get("last_event_sent")
+        # Complete on screen: the first frame after MessageView.finish (which awaits the final
+        # update of the document) that shows the answer at its final size and scroll position
+        # (the values of the settled screen), i.e. no later layout pass changes it.
+        after_finish: list[tuple[float, tuple[int, float]]] = []
+
+        def geometry() -> tuple[int, float]:
+            return screen.query(MessageView).last().outer_size.height, chat.scroll_y
+
+        def probe(now: float) -> None:
+            if hooks.finished:
+                after_finish.append((now, geometry()))
+
+        frames.probes.append(probe)
         t_submit = await submit(pilot, screen, "Write a long markdown answer, please.")
         cpu_submit = cpu()
         # Bounded: a stream the app cannot keep up with is reported as "not finished within max_wait
@@ -253,6 +268,9 @@ async def mode_stream(args: argparse.Namespace) -> dict[str, Any]:
         cpu_finish = cpu()
         t_frame = await frames.next_frame(t_finish)
         t_settled = await settle(frames)
+        frames.probes.remove(probe)
+        final = geometry()
+        complete = [t for t, g in after_finish if g == final][:1]
         view = screen.query(MessageView).last()
         source = view.shown_markdown
         stats = replay_stats(args.url)
@@ -267,6 +285,7 @@ async def mode_stream(args: argparse.Namespace) -> dict[str, Any]:
             "stream_s": t_sent - first,
             "last_event_to_finish_s": t_finish - t_sent,
             "last_event_to_frame_s": (t_frame - t_sent) if t_frame else None,
+            "last_event_to_complete_s": (complete[0] - t_sent) if complete else None,
             "last_event_to_settled_s": t_settled - t_sent,
             "finish_to_frame_s": (t_frame - t_finish) if t_frame else None,
             "cpu_submit_to_finish_s": cpu_finish - cpu_submit,

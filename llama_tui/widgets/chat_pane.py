@@ -6,11 +6,12 @@ in batches when the user scrolls to the top.
 
 from __future__ import annotations
 
+from textual import events
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from ..domain import Message
-from .message_view import MessageView
+from .message_view import MessageMarkdown, MessageView
 
 # A screen holds a handful of messages; each one mounted costs a few milliseconds.
 INITIAL_BATCH = 12
@@ -30,6 +31,8 @@ class ChatPane(VerticalScroll):
         super().__init__(id=id, can_focus=True)
         self._older: list[Message] = []  # not yet mounted, oldest first
         self._loading_older = False
+        self._parked_any = False  # any chunk parked: scrolling checks which to bring back
+        self._width = 0
 
     async def show(self, messages: list[Message]) -> None:
         """Replace the conversation shown."""
@@ -72,6 +75,8 @@ class ChatPane(VerticalScroll):
         if new <= 0 and self._older and not self._loading_older:
             self._loading_older = True
             self.call_after_refresh(self._mount_older)
+        if self._parked_any:
+            self._update_parking()
 
     async def action_load_all_older(self) -> None:
         while self._older:
@@ -101,3 +106,34 @@ class ChatPane(VerticalScroll):
         grown = self.virtual_size.height - before_height
         if grown > 0:
             self.scroll_to(y=self.scroll_y + grown, animate=False, immediate=True)
+
+    def on_message_view_chunk_frozen(self, event: MessageView.ChunkFrozen) -> None:
+        event.stop()
+        self.call_after_refresh(self._update_parking)
+
+    def on_resize(self, event: events.Resize) -> None:
+        if event.size.width != self._width:
+            self._width = event.size.width
+            for chunk in self.query(MessageMarkdown):
+                chunk.unpark()  # their heights were measured at the old width
+
+    def _update_parking(self) -> None:
+        """Park the frozen chunks of long answers that are more than a screen away from the
+        viewport (see MessageMarkdown.park), and bring back those the viewport comes near.
+        Positions are in the pane's virtual space, so a scroll is seen before it is painted."""
+        height = self.scrollable_content_region.height
+        if height <= 0:
+            return
+        near_top, near_bottom = self.scroll_y - height, self.scroll_y + 2 * height
+        for view in self.views():
+            chunks = [chunk for chunk in view.chunks() if chunk.parkable]
+            if not chunks:
+                continue
+            base = view.virtual_region.y + view.styles.gutter.top
+            for chunk in chunks:
+                region = chunk.virtual_region
+                top = base + region.y
+                if not region or (top + region.height > near_top and top < near_bottom):
+                    chunk.unpark()
+                elif chunk.park():
+                    self._parked_any = True

@@ -11,8 +11,9 @@ from textual.widgets import Markdown
 # appends, not of tokens. At most 30 a second; and the time from an append to its painted frames
 # is at most a quarter of the time (BUSY_SHARE), so a long answer, whose layout is slower,
 # updates less often instead of falling behind the stream and starving the keyboard.
-UPDATE_INTERVAL = 1 / 30
+UPDATE_INTERVAL = 1 / 20
 BUSY_SHARE = 1 / 2
+MAX_GAP = 0.25  # seconds between appends at most
 PAINT_TIMEOUT = 1.0  # seconds to wait for the frame of an append (the widget may be gone)
 
 
@@ -63,7 +64,8 @@ class MarkdownStream:
             if self._stopped:
                 break
             busy = loop.time() - started
-            await asyncio.sleep(max(self.interval - busy, busy * (1 / BUSY_SHARE - 1)))
+            # Capped: text held back makes the next append (and the wait after it) longer.
+            await asyncio.sleep(min(MAX_GAP, max(self.interval - busy, busy * (1 / BUSY_SHARE - 1))))
 
     async def _painted(self, loop: asyncio.AbstractEventLoop) -> bool:
         """Wait for the next frame (False if none came in PAINT_TIMEOUT seconds)."""
@@ -73,12 +75,12 @@ class MarkdownStream:
         return bool(done)
 
     async def _append_pending(self) -> None:
-        pending, self._pending = self._pending, []
-        while pending:
-            target = pending[0][0]
-            n = next((i for i, (md, _) in enumerate(pending) if md is not target), len(pending))
-            await target.append("".join(text for _, text in pending[:n]))
-            pending = pending[n:]
+        texts: dict[Markdown, list[str]] = {}
+        for target, text in self._pending:
+            texts.setdefault(target, []).append(text)
+        self._pending = []
+        # Chunks are separate widgets: their blocks can mount at the same time.
+        await asyncio.gather(*(target.append("".join(parts)) for target, parts in texts.items()))
 
     async def stop(self) -> None:
         """Stop, and show everything written so far."""

@@ -29,7 +29,7 @@ ROLE_LABELS = {"user": "You", "assistant": "Assistant", "system": "System"}
 DISPLAY_LIMIT = 64_000
 
 # A streaming answer grows in Markdown widgets of about this many characters (see markdown_chunks).
-CHUNK_CHARS = 2_000
+CHUNK_CHARS = 1_000
 
 
 def shown_text(text: str) -> str:
@@ -49,12 +49,34 @@ class MessageMarkdown(Markdown):
     token on a long answer. A chunk after the first collapses its first block's top margin into
     the previous chunk's bottom margin, as blocks inside one Markdown do."""
 
-    def __init__(self, markdown: str = "", *, after_margin: int | None = None) -> None:
+    def __init__(self, markdown: str = "", *, first: bool = True) -> None:
         super().__init__(markdown, open_links=False)
-        # None: the first chunk (no top margin); n: the bottom margin of the chunk above.
-        self.after_margin = after_margin
+        self.first = first  # the first chunk has no top margin; a later one collapses into the one above
         self.trim_bottom = True  # off while the chunk is streaming: more blocks will follow
         self._trimmed: dict[Widget, Spacing] = {}
+        self.parkable = False  # a frozen chunk of a long answer (see park)
+        self.parked = False
+
+    def park(self) -> bool:
+        """Hide the blocks of a chunk far off screen, keeping its height. Textual lays out every
+        displayed widget on each layout pass, so the blocks of a long answer above the screen
+        made every later token slower. False if the chunk has no size yet."""
+        height = self.outer_size.height
+        if self.parked or height <= 0:
+            return False
+        self.styles.height = height
+        for block in self.children:
+            block.display = False
+        self.parked = True
+        return True
+
+    def unpark(self) -> None:
+        if not self.parked:
+            return
+        for block in self.children:
+            block.display = True
+        self.styles.clear_rule("height")
+        self.parked = False
 
     def update(self, markdown: str) -> AwaitComplete:
         return self._then_trim(super().update(markdown))
@@ -73,13 +95,23 @@ class MessageMarkdown(Markdown):
         """The bottom margin of the last block as shown."""
         return self.children[-1].styles.margin.bottom if self.children else 0
 
+    def _margin_above(self) -> int:
+        """The bottom margin of the chunk above (its last block's)."""
+        above = None
+        for sibling in self.parent.children if self.parent is not None else ():
+            if sibling is self:
+                break
+            if isinstance(sibling, MessageMarkdown):
+                above = sibling
+        return above.bottom_margin() if above is not None else 0
+
     def trim_margins(self) -> None:
         blocks = self.children
         wanted: dict[Widget, Spacing] = {}
         if blocks:
             first, last = blocks[0], blocks[-1]
             top, right, bottom, left = first.styles.base.margin
-            top = 0 if self.after_margin is None else max(0, top - self.after_margin)
+            top = 0 if self.first else max(0, top - self._margin_above())
             wanted[first] = Spacing(top, right, bottom, left)
             if self.trim_bottom:
                 top, right, _, left = wanted[first] if last is first else last.styles.base.margin
@@ -153,6 +185,9 @@ class MessageView(Vertical):
         Binding("f", "request('fork')", "Fork here"),
         Binding("p", "request('probabilities')", "Probabilities"),
     ]
+
+    class ChunkFrozen(TextualMessage):
+        """A long answer moved on to a new chunk: the chat may park the ones far off screen."""
 
     @dataclass
     class ActionRequested(TextualMessage):
@@ -285,10 +320,12 @@ class MessageView(Vertical):
         """Go on streaming into a new chunk below the live one, which is frozen from now on."""
         assert self._stream is not None
         live = self.chunks()[-1]
-        chunk = MessageMarkdown(after_margin=live.bottom_margin())
+        chunk = MessageMarkdown(first=False)
         chunk.trim_bottom = False
         await self.mount(chunk, after=live)
         self._stream.switch_to(chunk)
+        live.parkable = True
+        self.post_message(self.ChunkFrozen())
 
     def _show_reasoning(self) -> None:
         self._reasoning_dirty = False
@@ -326,9 +363,12 @@ class MessageView(Vertical):
         last.trim_bottom = True
         if streamed and "".join(chunk.source for chunk in chunks) == shown:
             await last.update(last.source)
+            for chunk in chunks:  # each chunk's blocks are all there now: collapse the margins again
+                chunk.trim_margins()
         else:
             if len(chunks) > 1:
                 await self.remove_children(chunks[1:])
+            chunks[0].unpark()
             await chunks[0].update(shown)
         self.update_footer()
 

@@ -8,6 +8,7 @@ from itertools import chain, pairwise
 
 from textual.widgets import Markdown
 
+from llama_tui.widgets.chat_pane import ChatPane
 from llama_tui.widgets.composer import Composer
 from llama_tui.widgets.message_view import CHUNK_CHARS, MessageView
 from tests.harness.fault_server import FaultServer, final, token
@@ -58,3 +59,43 @@ async def test_long_answer_streams_in_chunks_and_settles_like_one_document(make_
                 last, first = above.children[-1], below.children[0]
                 gap = last.styles.margin.bottom + first.styles.margin.top
                 assert gap == max(last.styles.base.margin.bottom, first.styles.base.margin.top)
+
+
+async def test_chunks_far_off_screen_are_parked_and_come_back_when_scrolled_to(make_app) -> None:
+    """Layout passes touch every displayed widget: the blocks of chunks a screen or more above
+    the viewport are hidden (the chunk keeps its height) and shown again as the user scrolls up."""
+    answer = sample_markdown(sections=12)
+    pieces = [answer[i : i + 7] for i in range(0, len(answer), 7)]
+    async with FaultServer() as fs:
+        fs.completion = lambda r: fs.stream(r, [token(p) for p in pieces] + [final(len(pieces))], delay=0.0005)
+        app = make_app(fs.url, default_template="chatml")
+        async with app.run_test(size=(100, 30)) as pilot:
+            screen = app.main
+            await wait_for(pilot, lambda: screen.session is not None)
+            screen.query_one(Composer).insert("a long answer, please")
+            await pilot.press("enter")
+            await wait_for(
+                pilot,
+                lambda: (
+                    len(screen.query(MessageView)) == 2 and screen.query(MessageView)[-1].message.state == "complete"
+                ),
+                timeout=60,
+            )
+            await pilot.pause()
+            chat = screen.query_one(ChatPane)
+            view = screen.query(MessageView)[-1]
+            chunks = view.chunks()
+            parked = [c for c in chunks if c.parked]
+            assert parked and chunks[0].parked and not chunks[-1].parked
+            for chunk in parked:
+                assert chunk.styles.height is not None and chunk.outer_size.height > 0
+                assert not any(block.display for block in chunk.children)
+            height = chat.virtual_size.height
+
+            chat.scroll_home(animate=False)
+            await wait_for(pilot, lambda: not chunks[0].parked)
+            await pilot.pause()
+            assert all(block.display for block in chunks[0].children)
+            assert chat.virtual_size.height == height  # a parked chunk kept its exact height
+            first_line = answer.splitlines()[0].lstrip("# ")
+            assert first_line in "".join(str(b.render()) for b in chunks[0].children[:1])
