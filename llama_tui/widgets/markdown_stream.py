@@ -6,20 +6,19 @@ import asyncio
 
 from textual.widgets import Markdown
 
-# Each append makes Textual lay out the whole screen again (every widget of every block, two or
-# three times as new blocks get their sizes), so the cost of a stream is set by the number of
-# appends, not of tokens. At most 30 a second; and the time from an append to its painted frames
-# is at most a quarter of the time (BUSY_SHARE), so a long answer, whose layout is slower,
-# updates less often instead of falling behind the stream and starving the keyboard.
+# Each append makes Textual lay out and repaint the chat (twice when sizes change), so the cost
+# of a stream is set by the number of appends, not of tokens: at most 20 a second, and after an
+# update that took t seconds (until painted), a wait of at least t, so updates use at most about
+# half of the time and keys typed during a fast stream still echo at once. Capped (MAX_GAP): text
+# held back makes the next update, and so the end of the answer, later.
 UPDATE_INTERVAL = 1 / 20
-BUSY_SHARE = 1 / 2
 MAX_GAP = 0.25  # seconds between appends at most
 PAINT_TIMEOUT = 1.0  # seconds to wait for the frame of an append (the widget may be gone)
 
 
 class MarkdownStream:
     """Like Textual's MarkdownStream (fragments that arrive while an append runs are joined into
-    the next one), but paced (see BUSY_SHARE); `write` never yields to the event loop; the target
+    the next one), but paced (see UPDATE_INTERVAL); `write` never yields to the event loop; the target
     can change (`switch_to`, for an answer shown in chunks) without an extra update; and `stop`
     waits for the append in flight before adding what is left, so two appends never interleave
     (Markdown.append reads its parse position before taking its lock)."""
@@ -64,8 +63,7 @@ class MarkdownStream:
             if self._stopped:
                 break
             busy = loop.time() - started
-            # Capped: text held back makes the next append (and the wait after it) longer.
-            await asyncio.sleep(min(MAX_GAP, max(self.interval - busy, busy * (1 / BUSY_SHARE - 1))))
+            await asyncio.sleep(min(MAX_GAP, max(self.interval - busy, busy)))
 
     async def _painted(self, loop: asyncio.AbstractEventLoop) -> bool:
         """Wait for the next frame (False if none came in PAINT_TIMEOUT seconds)."""
