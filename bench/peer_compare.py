@@ -33,8 +33,8 @@ from .peer_elia import (
     N_PREDICT,
     PROMPTS,
     counters_delta,
+    elia_installed,
     elia_session,
-    ensure_elia,
     server_counters,
     start_peer_server,
 )
@@ -121,16 +121,7 @@ def _compact(session: dict[str, Any]) -> dict[str, Any]:
 
 def run() -> BenchResult:
     res = BenchResult()
-    info = ensure_elia()
-    res.details["elia"] = info
-    res.add(
-        NAME,
-        "elia-chat installable (separate venv)",
-        bool(info.get("installed")),
-        note=f"elia {info.get('elia')}, textual {info.get('textual')}, litellm {info.get('litellm')}",
-    )
-    if not info.get("installed"):
-        res.details["report"] = [f"{NAME}: elia-chat could not be installed: {info.get('error')}"]
+    if not elia_installed(res, NAME):
         return res
     elia_runs: list[dict[str, Any]] = []
     tui_runs: list[dict[str, Any]] = []
@@ -210,7 +201,8 @@ def run() -> BenchResult:
         rounds=ROUNDS,
     )
     res.details["report"] = [
-        f"{NAME}: elia* = elia {info.get('elia')} with bench/elia_launch.py's workaround for its null-content bug "
+        f"{NAME}: elia* = elia {res.details['elia'].get('elia')} with bench/elia_launch.py's workaround "
+        "for its null-content bug "
         f"(stock elia shows {stock_chars} chars of a {stock_tokens:.0f}-token answer). Same server, same "
         f"{N_PREDICT}-token answers, same tmux procedure (capture-pane every "
         f"{tui_runs[0]['poll_s'] * 1000:.0f} ms); medians of {ROUNDS} round(s), apps alternating. cold = first "

@@ -285,18 +285,24 @@ def elia_session(server_url: str, prompts: tuple[str, ...], *, fix_null_content:
         shutil.rmtree(home, ignore_errors=True)
 
 
-def run() -> BenchResult:
-    res = BenchResult()
+def elia_installed(res: BenchResult, name: str) -> bool:
+    """Install elia (once) and add the figure saying whether that worked."""
     info = ensure_elia()
     res.details["elia"] = info
     res.add(
-        NAME,
+        name,
         "elia-chat installable (separate venv)",
         bool(info.get("installed")),
         note=f"elia {info.get('elia')}, textual {info.get('textual')}, litellm {info.get('litellm')}",
     )
     if not info.get("installed"):
-        res.details["report"] = [f"{NAME}: elia-chat could not be installed: {info.get('error')}"]
+        res.details["report"] = [f"{name}: elia-chat could not be installed: {info.get('error')}"]
+    return bool(info.get("installed"))
+
+
+def run() -> BenchResult:
+    res = BenchResult()
+    if not elia_installed(res, NAME):
         return res
 
     with start_peer_server() as server:
@@ -367,7 +373,8 @@ def run() -> BenchResult:
         model_context=MODEL_CONTEXT,
     )
     res.details["report"] = [
-        f"{NAME}: elia* = elia {info.get('elia')} with bench/elia_launch.py's workaround for its null-content bug "
+        f"{NAME}: elia* = elia {res.details['elia'].get('elia')} with bench/elia_launch.py's workaround "
+        "for its null-content bug "
         f"(stock elia shows {stock_chars} chars of a {stock_tokens:.0f}-token answer: it stops reading at "
         f"llama-server's first chunk, whose delta.content is null). Server: {N_PREDICT} tokens per answer, "
         "--ignore-eos, C0 control bytes banned (elia writes ESC etc. raw and garbles its screen). Times are "

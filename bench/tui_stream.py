@@ -43,21 +43,18 @@ CPU_RATE = 100
 CPU_TOKENS = 600 if QUICK else 1200
 
 
+def _stream(url: str, tokens: int, rate: float) -> dict[str, Any]:
+    """One answer streamed into the app (a process of its own)."""
+    timeout = MAX_WAIT + tokens / rate + 120
+    return run_driver("stream", "--url", url, "--tokens", str(tokens), "--max-wait", str(MAX_WAIT), timeout=timeout)
+
+
 def _lag_runs(rec: Any) -> list[dict[str, Any]]:
     runs = []
     with ReplayServer(rec, rate=RATE, events=TOKENS) as rs:
         for i in range(RUNS):
             log(f"{NAME}: (a) {TOKENS:,} tokens at {RATE:,}/s, run {i + 1}/{RUNS}")
-            r = run_driver(
-                "stream",
-                "--url",
-                rs.url,
-                "--tokens",
-                str(TOKENS),
-                "--max-wait",
-                str(MAX_WAIT),
-                timeout=MAX_WAIT + TOKENS / RATE + 120,
-            )
+            r = _stream(rs.url, TOKENS, RATE)
             runs.append(r)
             if not r["finished"]:
                 log(f"{NAME}: the app had not finished {MAX_WAIT:g} s after the last event: no more runs")
@@ -160,16 +157,7 @@ def run() -> BenchResult:
     with ReplayServer(rec, rate=CPU_RATE, events=CPU_TOKENS) as rs:
         for i in range(RUNS):
             log(f"{NAME}: (c) {CPU_TOKENS} tokens at {CPU_RATE}/s, run {i + 1}/{RUNS}")
-            r = run_driver(
-                "stream",
-                "--url",
-                rs.url,
-                "--tokens",
-                str(CPU_TOKENS),
-                "--max-wait",
-                str(MAX_WAIT),
-                timeout=MAX_WAIT + CPU_TOKENS / CPU_RATE + 120,
-            )
+            r = _stream(rs.url, CPU_TOKENS, CPU_RATE)
             marks = r.pop("write_marks", [])
             r["cpu_windows"] = _windows(marks)
             cpu_runs.append(r)

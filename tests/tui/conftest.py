@@ -53,3 +53,22 @@ async def wait_for(pilot: Any, predicate: Callable[[], bool], timeout: float = 2
         if time.monotonic() > deadline:
             raise AssertionError("timed out waiting for the app")
         await pilot.pause(0.02)
+
+
+async def ask_and_wait(pilot: Any, prompt: str, timeout: float = 20.0) -> Any:
+    """Type `prompt` in a fresh session's composer, send it, and wait for the answer to be complete;
+    returns the answer's MessageView."""
+    from llama_tui.widgets.composer import Composer
+    from llama_tui.widgets.message_view import MessageView
+
+    screen = pilot.app.main
+    await wait_for(pilot, lambda: screen.session is not None)
+    screen.query_one(Composer).insert(prompt)
+    await pilot.press("enter")
+
+    def answered() -> bool:
+        views = screen.query(MessageView)
+        return len(views) == 2 and views[-1].message.state == "complete"
+
+    await wait_for(pilot, answered, timeout=timeout)
+    return screen.query(MessageView)[-1]

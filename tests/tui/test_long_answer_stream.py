@@ -4,16 +4,26 @@ that writes well-formed markdown (a random-weight model cannot)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from itertools import chain, pairwise
 
 from textual.widgets import Markdown
 
 from llama_tui.widgets.chat_pane import ChatPane
-from llama_tui.widgets.composer import Composer
-from llama_tui.widgets.message_view import CHUNK_CHARS, MessageView
+from llama_tui.widgets.message_view import CHUNK_CHARS
 from tests.harness.fault_server import FaultServer, final, token
-from tests.tui.conftest import wait_for
+from tests.tui.conftest import ask_and_wait, wait_for
 from tests.unit.test_markdown_chunks import sample_markdown
+
+
+@asynccontextmanager
+async def scripted_server(answer: str) -> AsyncIterator[FaultServer]:
+    """A server that streams `answer` in 7-character tokens."""
+    pieces = [answer[i : i + 7] for i in range(0, len(answer), 7)]
+    async with FaultServer() as fs:
+        fs.completion = lambda r: fs.stream(r, [token(p) for p in pieces] + [final(len(pieces))], delay=0.0005)
+        yield fs
 
 
 def block_names(markdown: Markdown) -> list[str]:
@@ -23,23 +33,11 @@ def block_names(markdown: Markdown) -> list[str]:
 async def test_long_answer_streams_in_chunks_and_settles_like_one_document(make_app) -> None:
     answer = sample_markdown(sections=8)
     assert len(answer) > 3 * CHUNK_CHARS
-    pieces = [answer[i : i + 7] for i in range(0, len(answer), 7)]
-    async with FaultServer() as fs:
-        fs.completion = lambda r: fs.stream(r, [token(p) for p in pieces] + [final(len(pieces))], delay=0.0005)
+    async with scripted_server(answer) as fs:
         app = make_app(fs.url, default_template="chatml")
         async with app.run_test(size=(120, 40)) as pilot:
+            view = await ask_and_wait(pilot, "a long answer, please", timeout=60)
             screen = app.main
-            await wait_for(pilot, lambda: screen.session is not None)
-            screen.query_one(Composer).insert("a long answer, please")
-            await pilot.press("enter")
-            await wait_for(
-                pilot,
-                lambda: (
-                    len(screen.query(MessageView)) == 2 and screen.query(MessageView)[-1].message.state == "complete"
-                ),
-                timeout=60,
-            )
-            view = screen.query(MessageView)[-1]
             chunks = view.chunks()
             assert len(chunks) >= 3
             assert view.shown_markdown == answer
@@ -65,25 +63,13 @@ async def test_chunks_far_off_screen_are_parked_and_come_back_when_scrolled_to(m
     """Layout passes touch every displayed widget: the blocks of chunks a screen or more above
     the viewport are hidden (the chunk keeps its height) and shown again as the user scrolls up."""
     answer = sample_markdown(sections=12)
-    pieces = [answer[i : i + 7] for i in range(0, len(answer), 7)]
-    async with FaultServer() as fs:
-        fs.completion = lambda r: fs.stream(r, [token(p) for p in pieces] + [final(len(pieces))], delay=0.0005)
+    async with scripted_server(answer) as fs:
         app = make_app(fs.url, default_template="chatml")
         async with app.run_test(size=(100, 30)) as pilot:
-            screen = app.main
-            await wait_for(pilot, lambda: screen.session is not None)
-            screen.query_one(Composer).insert("a long answer, please")
-            await pilot.press("enter")
-            await wait_for(
-                pilot,
-                lambda: (
-                    len(screen.query(MessageView)) == 2 and screen.query(MessageView)[-1].message.state == "complete"
-                ),
-                timeout=60,
-            )
+            view = await ask_and_wait(pilot, "a long answer, please", timeout=60)
             await pilot.pause()
+            screen = app.main
             chat = screen.query_one(ChatPane)
-            view = screen.query(MessageView)[-1]
             chunks = view.chunks()
             parked = [c for c in chunks if c.parked]
             assert parked and chunks[0].parked and not chunks[-1].parked

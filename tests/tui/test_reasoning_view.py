@@ -7,9 +7,8 @@ from __future__ import annotations
 from textual.widgets import Collapsible, Markdown
 
 from llama_tui.widgets.composer import Composer
-from llama_tui.widgets.message_view import MessageView
 from tests.harness.fault_server import FaultServer, final, token
-from tests.tui.conftest import wait_for
+from tests.tui.conftest import ask_and_wait, wait_for
 
 
 async def test_reasoning_is_collapsed_stored_apart_and_not_resent(make_app) -> None:
@@ -19,16 +18,7 @@ async def test_reasoning_is_collapsed_stored_apart_and_not_resent(make_app) -> N
         app = make_app(fs.url, default_template="chatml")
         async with app.run_test(size=(120, 40)) as pilot:
             screen = app.main
-            await wait_for(pilot, lambda: screen.session is not None)
-            screen.query_one(Composer).insert("what is 2+2?")
-            await pilot.press("enter")
-            await wait_for(
-                pilot,
-                lambda: (
-                    len(screen.query(MessageView)) == 2 and screen.query(MessageView)[-1].message.state == "complete"
-                ),
-            )
-            view = screen.query(MessageView)[-1]
+            view = await ask_and_wait(pilot, "what is 2+2?")
             box = view.query_one(Collapsible)
             assert box.display and box.collapsed
             assert str(view.query_one(".reasoning").render()) == "First, 2+2 is 4."
