@@ -10,8 +10,12 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
+
+if TYPE_CHECKING:
+    from .config import Config
 
 
 def _add_server_args(parser: argparse.ArgumentParser) -> None:
@@ -105,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run_tui(args)
 
 
-def resolve_server(args: argparse.Namespace) -> tuple[str, str | None, object]:
+def resolve_server(args: argparse.Namespace) -> tuple[str, str | None, Config]:
     """Server URL, API key and loaded config from CLI > env > config file > defaults."""
     from .config import load_config
     from .paths import config_path

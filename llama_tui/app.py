@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -31,8 +31,9 @@ def _alt_digits_as_keys() -> None:
         from textual import _ansi_sequences
     except ImportError:  # a later Textual without that private table: nothing to undo
         return
+    table = cast("dict[str, object]", _ansi_sequences.ANSI_SEQUENCES_KEYS)  # a plain dict at run time
     for digit in "0123456789":
-        _ansi_sequences.ANSI_SEQUENCES_KEYS.pop("\x1b" + digit, None)
+        table.pop("\x1b" + digit, None)
 
 
 _alt_digits_as_keys()

@@ -248,7 +248,10 @@ def _launch(value: Any) -> LaunchConfig:
     for key in table:
         if key not in known:
             raise ConfigError(f"[server.launch] unknown key {key!r}{_did_you_mean(key, known)}")
-    launch = LaunchConfig(**_optional_strings(table, "[server.launch]", ("model", "llama_server_bin", "log_file")))
+    strings = _optional_strings(table, "[server.launch]", ("model", "llama_server_bin", "log_file"))
+    launch = LaunchConfig(
+        model=strings.get("model"), llama_server_bin=strings.get("llama_server_bin"), log_file=strings.get("log_file")
+    )
     if "args" in table:
         if not isinstance(table["args"], list) or not all(isinstance(a, str) for a in table["args"]):
             raise ConfigError('[server.launch] args must be an array of strings, e.g. ["-c", "8192"]')

@@ -402,6 +402,7 @@ class MainScreen(Screen[None]):
             return
         store = self.tui.store
         session = self.session
+        assert session.id is not None  # checked above
         editing, self._editing = self._editing, None
         path = store.active_path(session.id)
         if editing is not None and editing.id is not None:
@@ -563,7 +564,8 @@ class MainScreen(Screen[None]):
 
     def _path_until(self, message: Message, *, inclusive: bool) -> list[Message]:
         assert self.session is not None
-        path = self.tui.store.active_path(self.session.id)
+        session_id = self.session.id
+        path = self.tui.store.active_path(session_id) if session_id is not None else []
         for i, m in enumerate(path):
             if m.id == message.id:
                 return path[: i + 1] if inclusive else path[:i]
@@ -1022,8 +1024,8 @@ class MainScreen(Screen[None]):
         """Context used by this session: /tokenize of the rendered prompt, against n_ctx."""
         if self.session is None or self.session.id is None or self.props is None:
             return
-        session = self.session
-        history = build_history(session, self.tui.store.active_path(session.id))
+        session, session_id = self.session, self.session.id
+        history = build_history(session, self.tui.store.active_path(session_id))
         try:
             prompt, _ = await self.tui.client.render_chat(
                 history, session.template, custom_templates=self.tui.custom_templates

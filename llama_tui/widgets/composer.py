@@ -59,7 +59,7 @@ class Composer(TextArea):
             return
         await super()._on_key(event)
 
-    def _on_paste(self, event: events.Paste) -> None:
+    async def _on_paste(self, event: events.Paste) -> None:
         # Runs before TextArea's own paste handler (Textual calls each class's handler in turn).
         if self.soft_wrap and _has_long_line(event.text):
             self.soft_wrap = False

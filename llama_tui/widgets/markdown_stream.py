@@ -68,7 +68,12 @@ class MarkdownStream:
     async def _painted(self, loop: asyncio.AbstractEventLoop) -> bool:
         """Wait for the next frame (False if none came in PAINT_TIMEOUT seconds)."""
         painted: asyncio.Future[None] = loop.create_future()
-        self.markdown.call_after_refresh(lambda: painted.done() or painted.set_result(None))
+
+        def paint_done() -> None:
+            if not painted.done():
+                painted.set_result(None)
+
+        self.markdown.call_after_refresh(paint_done)
         done, _ = await asyncio.wait([painted], timeout=PAINT_TIMEOUT)
         return bool(done)
 
