@@ -116,6 +116,8 @@ class ChatPane(VerticalScroll):
             self._width = event.size.width
             for chunk in self.query(MessageMarkdown):
                 chunk.unpark()  # their heights were measured at the old width
+            if self._parked_any:
+                self.call_after_refresh(self._update_parking)  # park again at the new heights
 
     def _update_parking(self) -> None:
         """Park the frozen chunks of long answers that are more than a screen away from the

@@ -85,3 +85,18 @@ async def test_chunks_far_off_screen_are_parked_and_come_back_when_scrolled_to(m
             assert chat.virtual_size.height == height  # a parked chunk kept its exact height
             first_line = answer.splitlines()[0].lstrip("# ")
             assert first_line in "".join(str(b.render()) for b in chunks[0].children[:1])
+
+            # A narrower terminal: every chunk's height changes, so they come back and are parked
+            # again at their new (taller) heights.
+            far = chunks[-3]
+            assert far.parked
+            parked_before = far.outer_size.height
+            await pilot.resize_terminal(80, 30)
+            await wait_for(pilot, lambda: far.parked and far.outer_size.height > parked_before)
+            await pilot.pause()
+            parked_height = chat.virtual_size.height
+            for chunk in chunks:
+                chunk.unpark()
+            await pilot.pause()
+            await pilot.pause()
+            assert chat.virtual_size.height == parked_height
