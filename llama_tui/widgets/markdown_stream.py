@@ -77,16 +77,20 @@ class MarkdownStream:
         done, _ = await asyncio.wait([painted], timeout=PAINT_TIMEOUT)
         return bool(done)
 
-    async def _append_pending(self) -> None:
+    def _take_pending(self) -> dict[Markdown, str]:
         texts: dict[Markdown, list[str]] = {}
         for target, text in self._pending:
             texts.setdefault(target, []).append(text)
         self._pending = []
-        # Chunks are separate widgets: their blocks can mount at the same time.
-        await asyncio.gather(*(target.append("".join(parts)) for target, parts in texts.items()))
+        return {target: "".join(parts) for target, parts in texts.items()}
 
-    async def stop(self) -> None:
-        """Stop, and show everything written so far."""
+    async def _append_pending(self) -> None:
+        # Chunks are separate widgets: their blocks can mount at the same time.
+        await asyncio.gather(*(target.append(text) for target, text in self._take_pending().items()))
+
+    async def stop(self, *, keep_for: Markdown | None = None) -> str:
+        """Stop, and show everything written so far; except, with `keep_for`, the text not yet
+        appended to that widget, which is returned instead (the caller re-renders it whole)."""
         # The flag as well as the cancel: a cancel that lands as an await completes can be lost.
         self._stopped = True
         self._wake.set()
@@ -94,4 +98,7 @@ class MarkdownStream:
         await asyncio.gather(self._task, return_exceptions=True)
         if self._appending is not None:
             await self._appending
-        await self._append_pending()
+        pending = self._take_pending()
+        kept = pending.pop(keep_for, "") if keep_for is not None else ""
+        await asyncio.gather(*(target.append(text) for target, text in pending.items()))
+        return kept

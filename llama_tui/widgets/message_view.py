@@ -345,9 +345,13 @@ class MessageView(Vertical):
     async def finish(self, message: Message) -> None:
         """The answer ended (any way): stop the stream and settle the document once."""
         streamed = self._stream is not None
+        last = self.chunks()[-1]
+        # The live chunk is re-rendered whole below: its text still waiting is not appended first.
+        kept = ""
         if self._stream is not None:
-            await self._stream.stop()
+            kept = await self._stream.stop(keep_for=last)
             self._stream = None
+        last_text = last.source + kept
         if self._progress is not None:
             self._progress.display = False
         self.message = message
@@ -359,10 +363,9 @@ class MessageView(Vertical):
         # only the last chunk if the chunks hold what should be shown, else all of it in one.
         shown = shown_text(answer)
         chunks = self.chunks()
-        last = chunks[-1]
         last.trim_bottom = True
-        if streamed and "".join(chunk.source for chunk in chunks) == shown:
-            await last.update(last.source)
+        if streamed and "".join(chunk.source for chunk in chunks[:-1]) + last_text == shown:
+            await last.update(last_text)
             for chunk in chunks:  # each chunk's blocks are all there now: collapse the margins again
                 chunk.trim_margins()
         else:
