@@ -7,10 +7,8 @@ import json
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode
-
-import aiohttp
 
 from .errors import (
     ConnectTimeout,
@@ -23,6 +21,12 @@ from .errors import (
     error_from_stream,
 )
 from .sse import SSEDecoder
+
+if TYPE_CHECKING:
+    # Imported where used, not with the module: aiohttp is ~70 ms of the TUI's start-up, and the
+    # first request comes after the first frame.
+    import aiohttp
+
 from .types import (
     Completion,
     FinalEvent,
@@ -103,6 +107,8 @@ class LlamaCppClient:
             self._session = None
 
     def _http(self) -> aiohttp.ClientSession:
+        import aiohttp
+
         if self._session is None or self._session.closed:
             timeout = aiohttp.ClientTimeout(total=None, sock_connect=self.connect_timeout, sock_read=self.read_timeout)
             headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
@@ -136,6 +142,8 @@ class LlamaCppClient:
     async def _open(self, method: str, path: str, *, json_body: Any = None) -> aiohttp.ClientResponse:
         """Send a request and return the response once its status is 2xx; map every failure
         before that point to a typed error (the response is closed on error)."""
+        import aiohttp
+
         if self.model is not None and path != "/health" and not path.startswith("/models"):
             if method == "GET":
                 path += ("&" if "?" in path else "?") + urlencode({"model": self.model})
@@ -167,6 +175,8 @@ class LlamaCppClient:
         raise error_from_response(resp.status, body, resp.headers)
 
     async def _json(self, method: str, path: str, json_body: Any = None, *, retries: int | None = None) -> Any:
+        import aiohttp
+
         async def attempt() -> Any:
             resp = await self._open(method, path, json_body=json_body)
             try:
@@ -254,6 +264,8 @@ class LlamaCppClient:
         """POST /completion with stream=true; yields TokenEvent, ProgressEvent and, last, one
         FinalEvent. Raises StreamCutOff if the stream ends without `stop: true`. Closing the
         iterator (or cancelling its task) closes the response, which stops the generation."""
+        import aiohttp
+
         body = {**params, "prompt": prompt if isinstance(prompt, str) else list(prompt), "stream": True}
         t0 = time.perf_counter()
         resp = await self._with_retries(lambda: self._open("POST", "/completion", json_body=body), None)
