@@ -146,7 +146,8 @@ class MainScreen(Screen[None]):
         self.query_one(SettingsPane).set_presets(sorted(tui.config.presets))
         self.refresh_sessions()
         self.call_after_refresh(self._open_initial)
-        self._poll_health()
+        # After the first frame: the first request imports aiohttp (~0.1 s).
+        self.call_after_refresh(self._poll_health)
 
     async def _open_initial(self) -> None:
         tui = self.tui
