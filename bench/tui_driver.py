@@ -313,14 +313,19 @@ async def mode_stream(args: argparse.Namespace) -> dict[str, Any]:
 async def mode_burst(args: argparse.Namespace) -> dict[str, Any]:
     """Grow one answer's document (through MessageView.write, as the stream does) and, when it holds
     each of ``levels`` characters, time how long the app takes to absorb a burst of ``burst`` tokens
-    written back to back: until the MarkdownStream has nothing pending and a frame shows it."""
+    written back to back: until the MarkdownStream has nothing pending and a frame shows it.
+
+    Every burst is the same text (the first ``burst`` tokens of the document: a heading, a paragraph,
+    a list...), written at a section boundary (the fill goes on past the level to the next blank
+    line before a heading), so the levels differ only in how much is already shown, not in what
+    kind of markdown the burst holds (a code fence costs more per token than a paragraph)."""
     from llama_tui.domain import Message
     from llama_tui.widgets.chat_pane import ChatPane
 
     from .tui_common import markdown_pieces
 
     levels = sorted(int(x) for x in args.levels.split(","))
-    pieces = markdown_pieces(max(args.tokens, int(levels[-1] / 3.5) + 2 * args.burst + 1500))
+    pieces = markdown_pieces(max(args.tokens, int(levels[-1] / 3.5) + 3000))
     hooks = Hooks()
     data = Path(tempfile.mkdtemp(prefix="bench-tui-"))
     app = make_app(args.url, data)
@@ -356,15 +361,22 @@ async def mode_burst(args: argparse.Namespace) -> dict[str, Any]:
             t = await frames.next_frame(t_abs, timeout=0.2)
             return t if t is not None else t_abs
 
+        burst_pieces = pieces[: args.burst]
+        written: list[str] = []
+
+        def at_section_start() -> bool:
+            return pieces[i] == "#" and "".join(written[-2:]).endswith("\n\n")
+
         i = 0
         shown = 0
         for level in levels:
-            while shown < level:  # fill, in chunks of up to 1,000 tokens, letting the app keep up
+            while shown < level or not at_section_start():  # fill, letting the app keep up
                 for p in pieces[i : i + 1000]:
                     await view.write(p)
+                    written.append(p)
                     shown += len(p)
                     i += 1
-                    if shown >= level:
+                    if shown >= level and at_section_start():
                         break
                 await absorbed(monotonic())
             await asyncio.sleep(0.15)
@@ -372,12 +384,17 @@ async def mode_burst(args: argparse.Namespace) -> dict[str, Any]:
             appends0, frames0 = hooks.appends, len(frames.times)
             c0, t0 = cpu(), monotonic()
             before = shown
-            for p in pieces[i : i + args.burst]:
+            for p in burst_pieces:
                 await view.write(p)
                 shown += len(p)
             t_end = await absorbed(t0)
             c1 = cpu()
-            i += args.burst
+            written.extend(burst_pieces)
+            # Close the burst's section so the fill resumes at a block boundary.
+            for p in ("\n", "\n"):
+                await view.write(p)
+                written.append(p)
+                shown += len(p)
             burst_chars = shown - before
             results.append(
                 {

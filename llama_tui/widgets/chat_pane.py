@@ -16,6 +16,8 @@ from .message_view import MessageMarkdown, MessageView
 # A screen holds a handful of messages; each one mounted costs a few milliseconds.
 INITIAL_BATCH = 12
 OLDER_BATCH = 20
+# Frozen chunks of a streaming answer are parked this many at a time (one layout pass for all).
+PARK_BATCH = 4
 
 
 class ChatPane(VerticalScroll):
@@ -109,7 +111,7 @@ class ChatPane(VerticalScroll):
 
     def on_message_view_chunk_frozen(self, event: MessageView.ChunkFrozen) -> None:
         event.stop()
-        self.call_after_refresh(self._update_parking)
+        self.call_after_refresh(self._update_parking, PARK_BATCH)
 
     def on_resize(self, event: events.Resize) -> None:
         if event.size.width != self._width:
@@ -119,14 +121,16 @@ class ChatPane(VerticalScroll):
             if self._parked_any:
                 self.call_after_refresh(self._update_parking)  # park again at the new heights
 
-    def _update_parking(self) -> None:
+    def _update_parking(self, batch: int = 1) -> None:
         """Park the frozen chunks of long answers that are more than a screen away from the
         viewport (see MessageMarkdown.park), and bring back those the viewport comes near.
-        Positions are in the pane's virtual space, so a scroll is seen before it is painted."""
+        Positions are in the pane's virtual space, so a scroll is seen before it is painted.
+        Parking waits until `batch` chunks can go at once: each parking is a layout pass."""
         height = self.scrollable_content_region.height
         if height <= 0:
             return
         near_top, near_bottom = self.scroll_y - height, self.scroll_y + 2 * height
+        far: list[MessageMarkdown] = []
         for view in self.views():
             chunks = [chunk for chunk in view.chunks() if chunk.parkable]
             if not chunks:
@@ -137,5 +141,9 @@ class ChatPane(VerticalScroll):
                 top = base + region.y
                 if not region or (top + region.height > near_top and top < near_bottom):
                     chunk.unpark()
-                elif chunk.park():
+                elif not chunk.parked:
+                    far.append(chunk)
+        if len(far) >= batch:
+            for chunk in far:
+                if chunk.park():
                     self._parked_any = True

@@ -8,10 +8,11 @@ from textual.widgets import Markdown
 
 # Each append makes Textual lay out and repaint the chat (twice when sizes change), so the cost
 # of a stream is set by the number of appends, not of tokens: at most 20 a second, and after an
-# update that took t seconds (until painted), a wait of at least t, so updates use at most about
-# half of the time and keys typed during a fast stream still echo at once. Capped (MAX_GAP): text
-# held back makes the next update, and so the end of the answer, later.
+# update that took t seconds (until painted), a wait of at least BACKOFF * t, so updates use at
+# most about 40% of the time and keys typed during a fast stream still echo at once. Capped
+# (MAX_GAP): text held back makes the next update, and so the end of the answer, later.
 UPDATE_INTERVAL = 1 / 20
+BACKOFF = 1.5
 MAX_GAP = 0.25  # seconds between appends at most
 PAINT_TIMEOUT = 1.0  # seconds to wait for the frame of an append (the widget may be gone)
 
@@ -63,7 +64,7 @@ class MarkdownStream:
             if self._stopped:
                 break
             busy = loop.time() - started
-            await asyncio.sleep(min(MAX_GAP, max(self.interval - busy, busy)))
+            await asyncio.sleep(min(MAX_GAP, max(self.interval - busy, BACKOFF * busy)))
 
     async def _painted(self, loop: asyncio.AbstractEventLoop) -> bool:
         """Wait for the next frame (False if none came in PAINT_TIMEOUT seconds)."""
