@@ -32,6 +32,7 @@ from .common import VENV_BIN, BenchResult, log, median
 from .peer_elia import (
     N_PREDICT,
     PROMPTS,
+    add_stock_elia_figure,
     counters_delta,
     elia_installed,
     elia_session,
@@ -138,15 +139,7 @@ def run() -> BenchResult:
                 else:
                     tui_runs.append(llamatui_session(server.url, PROMPTS))
 
-    stock_chars = stock["stored_answer_chars"][0] if stock["stored_answer_chars"] else None
-    stock_tokens = stock["answers"][0]["extra"]["tokens_predicted_total"]
-    res.add(
-        NAME,
-        "stock elia: answer chars shown",
-        stock_chars,
-        "chars",
-        note=f"server generated {stock_tokens:.0f} tokens; elia stops at the first chunk (content null)",
-    )
+    stock_chars, stock_tokens = add_stock_elia_figure(res, NAME, stock)
     res.add(
         NAME,
         "start-up to ready screen: llama-tui vs elia",

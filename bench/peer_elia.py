@@ -285,6 +285,20 @@ def elia_session(server_url: str, prompts: tuple[str, ...], *, fix_null_content:
         shutil.rmtree(home, ignore_errors=True)
 
 
+def add_stock_elia_figure(res: BenchResult, name: str, stock: dict[str, Any]) -> tuple[int | None, float]:
+    """How much of its first answer stock elia showed; returns (chars shown, tokens generated)."""
+    stock_chars = stock["stored_answer_chars"][0] if stock["stored_answer_chars"] else None
+    stock_tokens = stock["answers"][0]["extra"]["tokens_predicted_total"]
+    res.add(
+        name,
+        "stock elia: answer chars shown",
+        stock_chars,
+        "chars",
+        note=f"server generated {stock_tokens:.0f} tokens; elia stops at the first chunk (content null)",
+    )
+    return stock_chars, stock_tokens
+
+
 def elia_installed(res: BenchResult, name: str) -> bool:
     """Install elia (once) and add the figure saying whether that worked."""
     info = ensure_elia()
@@ -312,15 +326,7 @@ def run() -> BenchResult:
         log(f"{NAME}: elia with the null-content workaround")
         fixed = elia_session(server.url, PROMPTS, fix_null_content=True)
 
-    stock_chars = stock["stored_answer_chars"][0] if stock["stored_answer_chars"] else None
-    stock_tokens = stock["answers"][0]["extra"]["tokens_predicted_total"]
-    res.add(
-        NAME,
-        "stock elia: answer chars shown",
-        stock_chars,
-        "chars",
-        note=f"server generated {stock_tokens:.0f} tokens; elia stops at the first chunk (content null)",
-    )
+    stock_chars, stock_tokens = add_stock_elia_figure(res, NAME, stock)
     res.add(NAME, "elia start-up to ready screen", fixed["startup_s"], "s")
     for label, answer, chars in zip(("cold", "warm"), fixed["answers"], fixed["stored_answer_chars"], strict=False):
         server_s = answer["extra"]["prompt_seconds_total"] + answer["extra"]["tokens_predicted_seconds_total"]
