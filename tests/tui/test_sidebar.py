@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.app import App, ComposeResult
 
 from llama_tui.domain import SessionSummary
+from llama_tui.widgets import sidebar as sidebar_module
 from llama_tui.widgets.sidebar import PIN_MARKER, SessionRow, Sidebar
 
 NOW = 1_700_000_000.0
@@ -173,11 +174,13 @@ async def test_set_sessions_keeps_or_moves_the_highlight() -> None:
         assert app.selected == []
 
 
-async def test_filter_posts_debounced_filter_changed_and_escape_clears() -> None:
+async def test_filter_posts_debounced_filter_changed_and_escape_clears(monkeypatch) -> None:
+    # A long quiet period, so a loaded machine's gaps between the three presses cannot end it.
+    monkeypatch.setattr(sidebar_module, "FILTER_DEBOUNCE", 1.0)
     app = SidebarApp()
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("l", "l", "a")
-        await pilot.pause(0.4)
+        await pilot.pause(1.3)
         assert app.filters == ["lla"]  # one message for the burst of typing
         await pilot.press("escape")
         await pilot.pause()
