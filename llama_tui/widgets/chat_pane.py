@@ -11,7 +11,8 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from ..domain import Message
-from .message_view import MessageMarkdown, MessageView
+from .message_markdown import MessageMarkdown
+from .message_view import MessageView
 
 # A screen holds a handful of messages; each one mounted costs a few milliseconds.
 INITIAL_BATCH = 12

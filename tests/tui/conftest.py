@@ -55,20 +55,30 @@ async def wait_for(pilot: Any, predicate: Callable[[], bool], timeout: float = 2
         await pilot.pause(0.02)
 
 
+async def wait_for_answer(pilot: Any, timeout: float = 20.0) -> Any:
+    """Wait until the session shows a question and its answer, and the answer has ended (any way);
+    returns the answer's MessageView."""
+    from llama_tui.widgets.message_view import MessageView
+
+    screen = pilot.app.main
+
+    def ended() -> bool:
+        views = screen.query(MessageView)
+        return len(views) == 2 and not screen.is_generating and views[-1].message.state != "streaming"
+
+    await wait_for(pilot, ended, timeout=timeout)
+    return screen.query(MessageView)[-1]
+
+
 async def ask_and_wait(pilot: Any, prompt: str, timeout: float = 20.0) -> Any:
-    """Type `prompt` in a fresh session's composer, send it, and wait for the answer to be complete;
+    """Type `prompt` in a fresh session's composer, send it, and wait for the complete answer;
     returns the answer's MessageView."""
     from llama_tui.widgets.composer import Composer
-    from llama_tui.widgets.message_view import MessageView
 
     screen = pilot.app.main
     await wait_for(pilot, lambda: screen.session is not None)
     screen.query_one(Composer).insert(prompt)
     await pilot.press("enter")
-
-    def answered() -> bool:
-        views = screen.query(MessageView)
-        return len(views) == 2 and views[-1].message.state == "complete"
-
-    await wait_for(pilot, answered, timeout=timeout)
-    return screen.query(MessageView)[-1]
+    view = await wait_for_answer(pilot, timeout)
+    assert view.message.state == "complete", view.message.error
+    return view

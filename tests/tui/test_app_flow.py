@@ -12,7 +12,7 @@ from llama_tui.widgets.composer import Composer
 from llama_tui.widgets.message_view import MessageView
 from llama_tui.widgets.sidebar import Sidebar
 from llama_tui.widgets.status_bar import StatusBar
-from tests.tui.conftest import wait_for
+from tests.tui.conftest import wait_for, wait_for_answer
 
 
 def main(app) -> MainScreen:
@@ -122,14 +122,7 @@ async def test_changed_knob_is_carried_by_the_next_request(llama_server, make_ap
         assert screen.session.settings.get("top_k") is None
         assert top_k.has_class("-invalid")
         await type_and_send(pilot, "hi")
-        await wait_for(
-            pilot,
-            lambda: (
-                len(screen.query(MessageView)) == 2
-                and not screen.is_generating
-                and screen.query(MessageView)[-1].message.state != "streaming"
-            ),
-        )
+        await wait_for_answer(pilot)
         stored = app.store.active_path(screen.session.id)[-1]
         # The final event's generation_settings echo what the server used.
         assert round(stored.settings["temperature"], 3) == 0.33
@@ -144,14 +137,7 @@ async def test_restart_finds_everything_as_it_was(llama_server, make_app, tmp_pa
         screen = main(app)
         await wait_for(pilot, lambda: screen.session is not None and screen.server_state is ServerState.OK)
         await type_and_send(pilot, "remember me")
-        await wait_for(
-            pilot,
-            lambda: (
-                len(screen.query(MessageView)) == 2
-                and not screen.is_generating
-                and screen.query(MessageView)[-1].message.state != "streaming"
-            ),
-        )
+        await wait_for_answer(pilot)
         answer = screen.query(MessageView)[-1].message.content
         screen.session.settings.set("top_k", 5)
         app.store.update_session(screen.session)

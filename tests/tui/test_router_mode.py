@@ -8,7 +8,7 @@ from llama_tui.client import LlamaCppClient
 from llama_tui.screens.model_picker import ModelPickerScreen
 from llama_tui.widgets.composer import Composer
 from llama_tui.widgets.message_view import MessageView
-from tests.tui.conftest import wait_for
+from tests.tui.conftest import wait_for, wait_for_answer
 
 
 async def statuses(url: str) -> dict[str, str]:
@@ -43,16 +43,9 @@ async def test_model_picker_loads_unloads_and_sessions_remember_models(router_se
 
         screen.query_one(Composer).focus()
         await pilot.press("enter")
-        await wait_for(
-            pilot,
-            lambda: (
-                len(screen.query(MessageView)) == 2
-                and not screen.is_generating
-                and screen.query(MessageView)[-1].message.state == "complete"
-            ),
-            30,
-        )
-        assert screen.query(MessageView)[-1].message.settings["model"] == "chatml"
+        view = await wait_for_answer(pilot, 30)
+        assert view.message.state == "complete"
+        assert view.message.settings["model"] == "chatml"
         assert (await statuses(router_server.url))["chatml"] == "loaded"
         first = screen.session.id
         assert app.store.get_session(first).model == "chatml"

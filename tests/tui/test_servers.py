@@ -8,8 +8,7 @@ from llama_tui.managed_server import ManagedServer
 from llama_tui.screens.monitor import ServerMonitorScreen
 from llama_tui.server_state import ServerState
 from llama_tui.widgets.composer import Composer
-from llama_tui.widgets.message_view import MessageView
-from tests.tui.conftest import wait_for
+from tests.tui.conftest import wait_for, wait_for_answer
 
 
 async def test_managed_server_serves_the_app_and_the_monitor_shows_its_log(
@@ -28,14 +27,8 @@ async def test_managed_server_serves_the_app_and_the_monitor_shows_its_log(
             assert screen.props.model_path == str(chatml_model)
             screen.query_one(Composer).insert("hello")
             await pilot.press("enter")
-            await wait_for(
-                pilot,
-                lambda: (
-                    len(screen.query(MessageView)) == 2
-                    and not screen.is_generating
-                    and screen.query(MessageView)[-1].message.state == "complete"
-                ),
-            )
+            view = await wait_for_answer(pilot)
+            assert view.message.state == "complete"
             await pilot.press("f9")
             await wait_for(pilot, lambda: isinstance(app.screen, ServerMonitorScreen))
             monitor = app.screen
