@@ -135,7 +135,7 @@ def build_store(path: Path, n_sessions: int, *, big_session: bool) -> dict[str, 
     user question and an answer, twice), each one transaction (Store.import_session), plus (if
     ``big_session``) one session of BIG_SESSION_MESSAGES alternating messages, made the most recently
     updated, so the app opens it first. Returns facts about it."""
-    from llama_tui.domain import Message, Session
+    from llama_tui.domain import ChatMessage, Session
     from llama_tui.store import Store
 
     rng = random.Random(n_sessions)
@@ -151,7 +151,7 @@ def build_store(path: Path, n_sessions: int, *, big_session: bool) -> dict[str, 
                 role = "user" if j % 2 == 0 else "assistant"
                 text = _sentence(rng, rng.randint(6, 20) if role == "user" else rng.randint(30, 80))
                 messages.append(
-                    Message(id=j + 1, role=role, content=text, parent_id=j or None, created_at=when + j)  # type: ignore[arg-type]
+                    ChatMessage(id=j + 1, role=role, content=text, parent_id=j or None, created_at=when + j)  # type: ignore[arg-type]
                 )
             store.import_session(
                 Session(title=title, created_at=when, updated_at=when + 4, head_id=4, pinned=i % 500 == 7),
@@ -168,7 +168,9 @@ def build_store(path: Path, n_sessions: int, *, big_session: bool) -> dict[str, 
                     if role == "user"
                     else "\n\n".join(_sentence(rng, rng.randint(15, 40)) for _ in range(rng.randint(1, 3)))
                 )
-                messages.append(Message(id=j + 1, role=role, content=text, parent_id=j or None, created_at=when + j))  # type: ignore[arg-type]
+                messages.append(
+                    ChatMessage(id=j + 1, role=role, content=text, parent_id=j or None, created_at=when + j)
+                )  # type: ignore[arg-type]
             big = store.import_session(
                 Session(
                     title=f"A long chat of {BIG_SESSION_MESSAGES} messages",

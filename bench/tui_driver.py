@@ -313,13 +313,13 @@ async def mode_stream(args: argparse.Namespace) -> dict[str, Any]:
 async def mode_burst(args: argparse.Namespace) -> dict[str, Any]:
     """Grow one answer's document (through MessageView.write, as the stream does) and, when it holds
     each of ``levels`` characters, time how long the app takes to absorb a burst of ``burst`` tokens
-    written back to back: until the MarkdownStream has nothing pending and a frame shows it.
+    written back to back: until the PacedMarkdownStream has nothing pending and a frame shows it.
 
     Every burst is the same text (the first ``burst`` tokens of the document: a heading, a paragraph,
     a list...), written at a section boundary (the fill goes on past the level to the next blank
     line before a heading), so the levels differ only in how much is already shown, not in what
     kind of markdown the burst holds (a code fence costs more per token than a paragraph)."""
-    from llama_tui.domain import Message
+    from llama_tui.domain import ChatMessage
     from llama_tui.widgets.chat_pane import ChatPane
 
     from .tui_common import markdown_pieces
@@ -337,16 +337,16 @@ async def mode_burst(args: argparse.Namespace) -> dict[str, Any]:
         sid = screen.session.id
         # Warm-up (not measured): one answer with every kind of block, so first-use costs (CSS for new
         # widget types, the code highlighter) are paid before the bursts; then removed.
-        warm = await chat.add(Message(role="assistant", content="", state="streaming", session_id=sid))
+        warm = await chat.add(ChatMessage(role="assistant", content="", state="streaming", session_id=sid))
         warm.start_stream()
         for p in pieces[:700]:
             await warm.write(p)
         await warm._stream.stop()
         await warm.remove()
         await settle(frames, quiet=0.1, limit=2.0)
-        user = Message(role="user", content="Write a long markdown answer, please.", session_id=sid)
+        user = ChatMessage(role="user", content="Write a long markdown answer, please.", session_id=sid)
         await chat.add(user)
-        view = await chat.add(Message(role="assistant", content="", state="streaming", session_id=sid))
+        view = await chat.add(ChatMessage(role="assistant", content="", state="streaming", session_id=sid))
         view.start_stream()
 
         def busy() -> bool:

@@ -11,7 +11,7 @@ in a process of its own (bench/tui_driver.py). The replay server (another proces
     still not finished MAX_WAIT seconds after the last event is stopped and reported as "> MAX_WAIT".
 (b) per-token cost vs document size: one answer grown through MessageView.write (what the stream
     sink calls); when it shows 1,000 and then 10,000 characters, a burst of 200 tokens is written back
-    to back and timed until the MarkdownStream has nothing pending, every Markdown.append has
+    to back and timed until the PacedMarkdownStream has nothing pending, every Markdown.append has
     finished and a frame shows it. Value: CPU time of the burst at 10,000 characters; baseline: at
     1,000; ratio target <= 1.5 (no quadratic re-render). Median of BURST_RUNS processes (a burst is
     only a few appends, so more samples than for (a) and (c)).

@@ -6,16 +6,11 @@ Textual is imported only when the TUI actually starts, so --help, --version and 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from . import __version__
-
-if TYPE_CHECKING:
-    from .config import Config
 
 
 def _add_server_args(parser: argparse.ArgumentParser) -> None:
@@ -97,27 +92,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "ask":
-        from .ask import run_ask
+        from .cli.ask import run_ask
 
         return run_ask(args)
     if args.command in ("export", "import"):
-        from .transfer_cli import run_transfer
+        from .cli.transfer import run_transfer
 
         return run_transfer(args)
-    from .launch import run_tui  # imports Textual
+    from .cli.launch import run_tui  # imports Textual
 
     return run_tui(args)
-
-
-def resolve_server(args: argparse.Namespace) -> tuple[str, str | None, Config]:
-    """Server URL, API key and loaded config from CLI > env > config file > defaults."""
-    from .config import load_config
-    from .paths import config_path
-
-    config = load_config(config_path(args.config))
-    url = args.server or config.server_url
-    key = args.api_key or os.environ.get("LLAMA_API_KEY") or config.api_key
-    return url, key, config
 
 
 if __name__ == "__main__":

@@ -15,10 +15,10 @@ from textual.screen import Screen
 from .client import LlamaCppClient
 from .config import Config
 from .domain import SessionSummary
-from .managed_server import ManagedServer, ManagedServerError
 from .screens.main import MainScreen
 from .screens.monitor import ServerMonitorScreen
 from .screens.session_switcher import SessionCommands
+from .server import ManagedServer, ManagedServerError
 from .store import Store
 from .widgets.terminal_guard import ControlCharFilter
 

@@ -122,7 +122,7 @@ class SamplingSettings:
 
 
 @dataclass
-class Message:
+class ChatMessage:
     """One turn of a conversation. Messages form a tree through parent_id, so that edits and
     regenerations keep the old branch as an alternative; a session shows the path to its head."""
 
@@ -145,7 +145,7 @@ class Message:
     reasoning: str | None = None  # <think> content, stored but not resent by default
     probs: list[dict[str, Any]] | None = None  # completion_probabilities when n_probs > 0
 
-    def replace(self, **changes: Any) -> Message:
+    def replace(self, **changes: Any) -> ChatMessage:
         return dataclasses.replace(self, **changes)
 
 

@@ -2,17 +2,8 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
-
-from .client.types import FinalEvent, Timings
-
-
-def format_speed(final: FinalEvent) -> str:
-    """One line of honest figures from the server's timings, e.g.
-    '512 tok · prompt 23 tok 1,204 t/s · gen 87.3 t/s · ttft 41 ms · stop: eos'."""
-    return format_timings(
-        final.timings.raw if final.timings else None, final.stop_type, final.ttft_ms, truncated=final.truncated
-    )
 
 
 def format_timings(
@@ -24,11 +15,13 @@ def format_timings(
 ) -> str:
     parts: list[str] = []
     if timings:
-        t = Timings.from_json(timings)
-        parts.append(f"{t.predicted_n:,} tok")
-        cached = f", {t.cache_n:,} cached" if t.cache_n else ""
-        parts.append(f"prompt {t.prompt_n:,} tok{cached} {t.prompt_per_second:,.0f} t/s")
-        parts.append(f"gen {t.predicted_per_second:,.1f} t/s")
+        cache_n = int(_number(timings, "cache_n"))
+        cached = f", {cache_n:,} cached" if cache_n else ""
+        parts.append(f"{int(_number(timings, 'predicted_n')):,} tok")
+        parts.append(
+            f"prompt {int(_number(timings, 'prompt_n')):,} tok{cached} {_number(timings, 'prompt_per_second'):,.0f} t/s"
+        )
+        parts.append(f"gen {_number(timings, 'predicted_per_second'):,.1f} t/s")
     if ttft_ms is not None:
         parts.append(f"ttft {ttft_ms:,.0f} ms")
     if stop_type:
@@ -36,6 +29,14 @@ def format_timings(
     if truncated:
         parts.append("context truncated")
     return " · ".join(parts)
+
+
+def _number(timings: dict[str, Any], key: str) -> float:
+    """A figure from the server's (or an imported file's) timings: 0 unless a finite number."""
+    value = timings.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return 0.0
+    return float(value)
 
 
 STOP_LABELS = {"eos": "eos", "limit": "n_predict limit", "word": "stop word", "none": "none"}

@@ -31,7 +31,7 @@ import llama_tui.client.api as client_api  # noqa: E402
 from llama_tui.app import LlamaTui  # noqa: E402
 from llama_tui.client import LlamaCppClient  # noqa: E402
 from llama_tui.config import Config  # noqa: E402
-from llama_tui.domain import Message, SamplingSettings, Session  # noqa: E402
+from llama_tui.domain import ChatMessage, SamplingSettings, Session  # noqa: E402
 from llama_tui.server_state import ServerState  # noqa: E402
 from llama_tui.store import Store  # noqa: E402
 from llama_tui.widgets.composer import Composer  # noqa: E402
@@ -91,7 +91,7 @@ def seed_store(path: Path) -> tuple[Store, int]:
     for title, age, pinned in reversed(SESSIONS):
         now[0] = NOW - age
         session = store.create_session(Session(title=title, template="chatml", pinned=pinned))
-        store.add_message(Message(role="user", content=title, session_id=session.id))
+        store.add_message(ChatMessage(role="user", content=title, session_id=session.id))
     now[0] = NOW - 20
     chat = store.create_session(
         Session(template="chatml", system_prompt=SYSTEM_PROMPT, settings=SamplingSettings.from_dict(SETTINGS))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.harness.app import AppFactory
 
 
 @pytest.fixture(autouse=True)
@@ -18,6 +21,14 @@ def _isolated_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
     monkeypatch.delenv("LLAMA_API_KEY", raising=False)
+
+
+@pytest.fixture
+def make_app(tmp_path: Path) -> Iterator[AppFactory]:
+    """Build the whole app the way the CLI does, store and config under tmp_path (tests/harness/app.py)."""
+    factory = AppFactory(tmp_path)
+    yield factory
+    factory.close()
 
 
 # The real llama-server fixtures (tests/harness/fixtures.py), for integration, TUI and fault tests.

@@ -19,10 +19,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer
 
+from ..chat.generation import Generation, build_history, describe_error
+from ..chat.server_watch import HealthPoller
 from ..client import AuthenticationError, LlamaError, NotSupported, ProgressEvent, Props
-from ..domain import Message, Session, SessionSummary, default_title
-from ..generation import Generation, build_history, describe_error
-from ..health import HealthPoller
+from ..domain import ChatMessage, Session, SessionSummary, default_title
 from ..sanitize import one_line
 from ..server_state import ServerState
 from ..store import StoreError
@@ -73,7 +73,7 @@ class ViewSink:
         await self.view.write(text)
 
     def on_progress(self, event: ProgressEvent) -> None:
-        self.view.show_progress(event)
+        self.view.show_progress(event.fraction)
 
     def on_store_error(self, error: StoreError) -> None:
         self.screen.store_failed(error)
@@ -116,10 +116,10 @@ class MainScreen(Screen[None]):
         self._filter = ""
         self._draft_timer: Any = None
         self._unsaved = False
-        self._unsaved_answers: dict[int, Message] = {}  # answers the store refused; saved when it works again
+        self._unsaved_answers: dict[int, ChatMessage] = {}  # answers the store refused; saved when it works again
         self._generating_view: MessageView | None = None
         self.router_mode = False  # llama-server --models-dir: each session names its model
-        self._editing: Message | None = None  # a message being edited in the composer
+        self._editing: ChatMessage | None = None  # a message being edited in the composer
         self._draft_before_edit: str | None = None
         self._prefill = ""  # text the next answer starts with (F5)
 
@@ -422,7 +422,7 @@ class MainScreen(Screen[None]):
         parent_id = path[-1].id if path else None
         # The user's turn is committed before anything is sent.
         user = self._write(
-            store.add_message, Message(role="user", content=text, session_id=session.id, parent_id=parent_id)
+            store.add_message, ChatMessage(role="user", content=text, session_id=session.id, parent_id=parent_id)
         )
         if user is None:
             self.notify(
@@ -459,7 +459,7 @@ class MainScreen(Screen[None]):
             params.setdefault("id_slot", self.session.id % self.props.total_slots)
         return params
 
-    async def _start_answer(self, parent: Message, path: list[Message], *, prefill: str = "") -> None:
+    async def _start_answer(self, parent: ChatMessage, path: list[ChatMessage], *, prefill: str = "") -> None:
         """Add an assistant answer under `parent` (the end of `path`) and stream it. With a prefill
         the answer starts with that text and the model continues it."""
         session = self.session
@@ -467,7 +467,7 @@ class MainScreen(Screen[None]):
         params = self._request_params()
         answer = self._write(
             self.tui.store.add_message,
-            Message(
+            ChatMessage(
                 role="assistant",
                 content=prefill,
                 session_id=session.id,
@@ -488,8 +488,8 @@ class MainScreen(Screen[None]):
     async def _generate(
         self,
         view: MessageView,
-        answer: Message,
-        history: list[Message],
+        answer: ChatMessage,
+        history: list[ChatMessage],
         template: str,
         params: dict[str, Any],
         *,
@@ -563,7 +563,7 @@ class MainScreen(Screen[None]):
         if handler is not None:
             await handler(event.view, event.view.message)
 
-    def _path_until(self, message: Message, *, inclusive: bool) -> list[Message]:
+    def _path_until(self, message: ChatMessage, *, inclusive: bool) -> list[ChatMessage]:
         assert self.session is not None
         session_id = self.session.id
         path = self.tui.store.active_path(session_id) if session_id is not None else []
@@ -572,7 +572,7 @@ class MainScreen(Screen[None]):
                 return path[: i + 1] if inclusive else path[:i]
         return path
 
-    async def _message_edit(self, view: MessageView, message: Message) -> None:
+    async def _message_edit(self, view: MessageView, message: ChatMessage) -> None:
         composer = self.query_one(Composer)
         if self._editing is None:
             self._draft_before_edit = composer.text
@@ -585,7 +585,7 @@ class MainScreen(Screen[None]):
             "branch (the old one stays as an alternative); Esc cancels."
         )
 
-    async def _message_regenerate(self, view: MessageView, message: Message) -> None:
+    async def _message_regenerate(self, view: MessageView, message: ChatMessage) -> None:
         """A new answer beside this one (or, on a user message, beside its answer)."""
         assert self.session is not None
         parent_path = self._path_until(message, inclusive=message.role == "user")
@@ -598,7 +598,7 @@ class MainScreen(Screen[None]):
         await self._start_answer(parent_path[-1], parent_path)
         self.query_one(Composer).focus()
 
-    async def _message_continue(self, view: MessageView, message: Message) -> None:
+    async def _message_continue(self, view: MessageView, message: ChatMessage) -> None:
         """Continue an answer: the raw prompt ends with the partial answer, no new turn."""
         assert self.session is not None
         if message.role != "assistant" or message.id != self.session.head_id:
@@ -615,13 +615,13 @@ class MainScreen(Screen[None]):
             view, answer, build_history(self.session, path), self.session.template, params, continue_final=True
         )
 
-    async def _message_previous_alternative(self, view: MessageView, message: Message) -> None:
+    async def _message_previous_alternative(self, view: MessageView, message: ChatMessage) -> None:
         await self._switch_alternative(message, -1)
 
-    async def _message_next_alternative(self, view: MessageView, message: Message) -> None:
+    async def _message_next_alternative(self, view: MessageView, message: ChatMessage) -> None:
         await self._switch_alternative(message, 1)
 
-    async def _switch_alternative(self, message: Message, step: int) -> None:
+    async def _switch_alternative(self, message: ChatMessage, step: int) -> None:
         assert self.session is not None and self.session.id is not None and message.id is not None
         store = self.tui.store
         siblings = store.siblings(message.id)
@@ -638,11 +638,11 @@ class MainScreen(Screen[None]):
         await self._show_session_path(focus_message=target)
         self._update_context_meter()
 
-    async def _message_copy(self, view: MessageView, message: Message) -> None:
+    async def _message_copy(self, view: MessageView, message: ChatMessage) -> None:
         self.app.copy_to_clipboard(message.content)
         self.notify(f"Copied the message ({len(message.content):,} characters).")
 
-    async def _message_copy_code(self, view: MessageView, message: Message) -> None:
+    async def _message_copy_code(self, view: MessageView, message: ChatMessage) -> None:
         blocks = code_blocks(message.content)
         if not blocks:
             self.notify("This message has no code block.", severity="warning")
@@ -654,7 +654,7 @@ class MainScreen(Screen[None]):
         self.app.copy_to_clipboard(blocks[index])
         self.notify(f"Copied code block {index + 1} of {len(blocks)}.")
 
-    async def _message_fork(self, view: MessageView, message: Message) -> None:
+    async def _message_fork(self, view: MessageView, message: ChatMessage) -> None:
         """A new session holding the conversation up to this message."""
         assert self.session is not None
         store = self.tui.store
@@ -682,7 +682,7 @@ class MainScreen(Screen[None]):
         self.refresh_sessions()
         self.notify(f"Forked into “{one_line(fork.title)}”.", markup=False)
 
-    async def _message_probabilities(self, view: MessageView, message: Message) -> None:
+    async def _message_probabilities(self, view: MessageView, message: ChatMessage) -> None:
         if not message.probs:
             self.notify(
                 "No probabilities were recorded for this answer: set n_probs (e.g. 5) in the settings "
@@ -693,12 +693,12 @@ class MainScreen(Screen[None]):
         self._pick_token_alternative(message)
 
     @work(group="probs")
-    async def _pick_token_alternative(self, message: Message) -> None:
+    async def _pick_token_alternative(self, message: ChatMessage) -> None:
         choice = await self.app.push_screen_wait(TokenProbsScreen(message.probs or []))
         if choice is not None:
             await self.regenerate_from_token(message, choice)
 
-    async def regenerate_from_token(self, message: Message, choice: TokenChoice) -> None:
+    async def regenerate_from_token(self, message: ChatMessage, choice: TokenChoice) -> None:
         """A new answer beside `message` that keeps its text up to the chosen token, puts the chosen
         alternative in its place (by token id, in the prompt) and lets the model go on from there."""
         session = self.session
@@ -721,7 +721,7 @@ class MainScreen(Screen[None]):
         await self.query_one(ChatPane).show(parent_path)
         answer = self._write(
             self.tui.store.add_message,
-            Message(
+            ChatMessage(
                 role="assistant",
                 content=prefix + choice.text,
                 session_id=session.id,
@@ -758,7 +758,7 @@ class MainScreen(Screen[None]):
     @work(group="export")
     async def export_session(self, fmt: str, *, everything: bool = False) -> None:
         """Write the session (or all sessions) to a file the user names."""
-        from ..export import export_sessions_json, session_to_markdown, write_export
+        from ..transfer import export_sessions_json, session_to_markdown, write_export
 
         if self.session is None or self.session.id is None:
             return
@@ -782,7 +782,7 @@ class MainScreen(Screen[None]):
     @work(group="import")
     async def import_sessions(self) -> None:
         """Import a llama-tui JSON export or a llama.cpp web UI conversation export."""
-        from ..export import ImportFormatError, import_any, read_import_file
+        from ..transfer import ImportFormatError, import_any, read_import_file
 
         source = await self.app.push_screen_wait(
             TextPromptScreen("Import sessions from file", "", "path/to/export.json")
@@ -843,7 +843,7 @@ class MainScreen(Screen[None]):
         path = self.tui.store.active_path(self.session.id)
         pending = self.query_one(Composer).text
         if pending.strip() and self._editing is None:
-            path = [*path, Message(role="user", content=pending)]
+            path = [*path, ChatMessage(role="user", content=pending)]
         history = build_history(self.session, path)
         self.app.push_screen(
             PromptPreviewScreen(self.tui.client, history, self.session.template, self.tui.custom_templates)

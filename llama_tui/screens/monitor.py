@@ -26,11 +26,11 @@ from textual.widgets import DataTable, Footer, Log, Sparkline, Static
 from ..client import LlamaCppClient
 from ..client.errors import LlamaError, NotSupported
 from ..client.types import Props, Slot
-from ..metrics_view import MetricsHistory, MetricsSummary, format_count, format_rate
+from ..metrics import MetricsHistory, MetricsSummary, format_count, format_rate
 from ..sanitize import neutralize, one_line
 
 if TYPE_CHECKING:
-    from ..managed_server import ManagedServer
+    from ..server import ManagedServer
 
 METRICS_DISABLED = "metrics disabled (start llama-server with --metrics)"
 SLOTS_DISABLED = "slots disabled (llama-server was started with --no-slots)"

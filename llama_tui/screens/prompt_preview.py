@@ -14,7 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from ..client import LlamaCppClient, LlamaError, Token
-from ..domain import Message
+from ..domain import ChatMessage
 from ..sanitize import neutralize
 
 # Alternating backgrounds show where one token ends and the next begins.
@@ -51,7 +51,7 @@ class PromptPreviewScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,f6", "dismiss", "Close")]
 
     def __init__(
-        self, client: LlamaCppClient, history: list[Message], template: str, custom_templates: Mapping[str, Any]
+        self, client: LlamaCppClient, history: list[ChatMessage], template: str, custom_templates: Mapping[str, Any]
     ) -> None:
         super().__init__()
         self.client = client

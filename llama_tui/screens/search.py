@@ -23,7 +23,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
-from ..domain import Message, SessionSummary
+from ..domain import ChatMessage, SessionSummary
 from ..sanitize import neutralize
 from ..store import Store
 from ..widgets.sidebar import session_title
@@ -35,7 +35,7 @@ MATCH_START, MATCH_END = "\x02", "\x03"  # control characters: never left in san
 _MARKERS = re.compile(f"({MATCH_START}|{MATCH_END})")
 _ROLE_LABELS = {"user": "you", "assistant": "assistant", "system": "system"}
 
-SearchHit = tuple[SessionSummary, Message, str]
+SearchHit = tuple[SessionSummary, ChatMessage, str]
 
 
 def snippet_content(snippet: str, match_style: str = ".search-results--match") -> Content:
@@ -55,7 +55,7 @@ def snippet_content(snippet: str, match_style: str = ".search-results--match") -
     return Content.assemble(*parts)
 
 
-def hit_prompt(summary: SessionSummary, message: Message, snippet: str) -> Content:
+def hit_prompt(summary: SessionSummary, message: ChatMessage, snippet: str) -> Content:
     """Two lines: the session title (and who wrote the message), then the snippet."""
     role = _ROLE_LABELS.get(message.role, message.role)
     return Content.assemble(

@@ -10,7 +10,7 @@ from textual import events
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from ..domain import Message
+from ..domain import ChatMessage
 from .message_markdown import MessageMarkdown
 from .message_view import MessageView
 
@@ -32,12 +32,12 @@ class ChatPane(VerticalScroll):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, can_focus=True)
-        self._older: list[Message] = []  # not yet mounted, oldest first
+        self._older: list[ChatMessage] = []  # not yet mounted, oldest first
         self._loading_older = False
         self._parked_any = False  # any chunk parked: scrolling checks which to bring back
         self._width = 0
 
-    async def show(self, messages: list[Message]) -> None:
+    async def show(self, messages: list[ChatMessage]) -> None:
         """Replace the conversation shown."""
         await self.remove_children()
         self._older = messages[:-INITIAL_BATCH] if len(messages) > INITIAL_BATCH else []
@@ -52,7 +52,7 @@ class ChatPane(VerticalScroll):
         self.scroll_end(animate=False, immediate=True)
         self.anchor()
 
-    async def add(self, message: Message) -> MessageView:
+    async def add(self, message: ChatMessage) -> MessageView:
         for empty in self.query(".empty"):
             await empty.remove()
         view = MessageView(message)

@@ -8,17 +8,16 @@ from dataclasses import dataclass
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.message import Message as TextualMessage
+from textual.message import Message
 from textual.widgets import Collapsible, ProgressBar, Static
 
-from ..client import ProgressEvent
-from ..domain import Message
+from ..domain import ChatMessage
 from ..format import format_timings
 from ..markdown_chunks import MarkdownChunker
 from ..reasoning import ReasoningSplitter, split_reasoning
 from ..sanitize import neutralize, one_line
-from .markdown_stream import MarkdownStream
 from .message_markdown import MessageMarkdown
+from .paced_stream import PacedMarkdownStream
 
 ROLE_LABELS = {"user": "You", "assistant": "Assistant", "system": "System"}
 
@@ -38,7 +37,7 @@ def shown_text(text: str) -> str:
     return neutralize(text[:DISPLAY_LIMIT]) + f"\n\n… {more:,} more characters not shown (y copies the whole message)"
 
 
-def footer_text(message: Message) -> str:
+def footer_text(message: ChatMessage) -> str:
     """Figures and markers under an answer: speed from the server's timings, and why it ended."""
     if message.role != "assistant":
         return ""
@@ -68,9 +67,9 @@ RETRY_HINT = "alt+↑ then r retries"
 
 
 class MessageView(Vertical):
-    """Shows a Message. Text is neutralised (no terminal controls) and rendered as markdown by
+    """Shows a ChatMessage. Text is neutralised (no terminal controls) and rendered as markdown by
     Textual's Markdown widget, which never interprets Textual markup; links do not open by
-    themselves. A streaming answer grows through a MarkdownStream, never a whole re-render."""
+    themselves. A streaming answer grows through a PacedMarkdownStream, never a whole re-render."""
 
     DEFAULT_CSS = """
     MessageView { height: auto; padding: 0 1; margin-bottom: 1; border-left: blank; }
@@ -99,21 +98,21 @@ class MessageView(Vertical):
         Binding("p", "request('probabilities')", "Probabilities"),
     ]
 
-    class ChunkFrozen(TextualMessage):
+    class ChunkFrozen(Message):
         """A long answer moved on to a new chunk: the chat may park the ones far off screen."""
 
     @dataclass
-    class ActionRequested(TextualMessage):
+    class ActionRequested(Message):
         """The user asked for `action` on this message; the screen decides what it means."""
 
         view: MessageView
         action: str
 
-    def __init__(self, message: Message) -> None:
+    def __init__(self, message: ChatMessage) -> None:
         super().__init__(classes=f"-{message.role}")
         self.can_focus = True
         self.message = message
-        self._stream: MarkdownStream | None = None
+        self._stream: PacedMarkdownStream | None = None
         self._chunker = MarkdownChunker(CHUNK_CHARS)
         self._text_parts: list[str] = [message.content]
         self.alternatives: tuple[int, int] = (1, 1)  # (this one, of how many) among its siblings
@@ -206,7 +205,7 @@ class MessageView(Vertical):
         live.trim_bottom = False  # blocks will follow the current last one
         live.trim_margins()
         self._chunker = MarkdownChunker(CHUNK_CHARS, live.source)
-        self._stream = MarkdownStream(live)
+        self._stream = PacedMarkdownStream(live)
 
     async def write(self, text: str) -> None:
         self._text_parts.append(text)
@@ -248,14 +247,15 @@ class MessageView(Vertical):
         """A passing state shown in the footer until the answer ends (e.g. "waking model…")."""
         self.query_one(".footer", Static).update(text)
 
-    def show_progress(self, event: ProgressEvent) -> None:
+    def show_progress(self, fraction: float) -> None:
+        """Prompt processing: `fraction` of the prompt done (0..1)."""
         if self._progress is None:
             self._progress = ProgressBar(total=100, show_eta=False, show_percentage=True)
             self.mount(self._progress, before=self.query_one(".footer"))
         self._progress.display = True
-        self._progress.update(progress=round(event.fraction * 100))
+        self._progress.update(progress=round(fraction * 100))
 
-    async def finish(self, message: Message) -> None:
+    async def finish(self, message: ChatMessage) -> None:
         """The answer ended (any way): stop the stream and settle the document once."""
         streamed = self._stream is not None
         last = self.chunks()[-1]

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from tests.harness.tiny_model import make_tiny_model
-from tests.tui.conftest import make_app  # noqa: F401  (the same app factory as the TUI tests)
 
 
 @pytest.fixture(scope="session")

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from llama_tui.domain import Message, Session
+from llama_tui.domain import ChatMessage, Session
 from llama_tui.store import Store
-from tests.faults.helpers import integrity, ready, views
-from tests.tui.conftest import wait_for
+from tests.harness.app import wait_for
+from tests.harness.faults import integrity, ready, views
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STREAM_SECONDS = 2.0  # how long the answer streams before the kill
@@ -37,7 +37,7 @@ def _populate(path: Path) -> dict[int, list[str]]:
             parent = None
             for i in range(4):
                 parent = store.add_message(
-                    Message(
+                    ChatMessage(
                         role="user" if i % 2 == 0 else "assistant",
                         content=f"session {n} message {i} " * 20,
                         session_id=session.id,

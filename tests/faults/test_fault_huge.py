@@ -10,12 +10,12 @@ from pathlib import Path
 
 from textual import events
 
-from llama_tui.domain import Message, Session
+from llama_tui.domain import ChatMessage, Session
 from llama_tui.store import Store
 from llama_tui.widgets.composer import Composer
 from llama_tui.widgets.status_bar import StatusBar
-from tests.faults.helpers import ready, views
-from tests.tui.conftest import wait_for
+from tests.harness.app import wait_for
+from tests.harness.faults import ready, views
 
 # Seconds for a key press to be handled (the fastest of a few), on a loaded 2-core machine. Typing
 # into an empty composer takes about 0.05 s; a 1 MB line that is re-wrapped on every key, 1-2 s.
@@ -69,7 +69,7 @@ def _session_of(store: Store, title: str, messages: int, words: int) -> int:
     parent = None
     for i in range(messages):
         parent = store.add_message(
-            Message(
+            ChatMessage(
                 role="user" if i % 2 == 0 else "assistant",
                 content=f"turn {i} " + "hello " * words,
                 session_id=session.id,

@@ -14,11 +14,13 @@ from aiohttp import web
 from textual.app import App, ComposeResult
 from textual.widgets import Static
 
-from llama_tui.domain import Message, Session
+from llama_tui.domain import ChatMessage, Session
 from llama_tui.widgets.message_view import MessageView
 from llama_tui.widgets.sidebar import Sidebar
 from llama_tui.widgets.terminal_guard import ControlCharFilter
-from tests.faults.helpers import (
+from tests.harness.app import wait_for
+from tests.harness.fault_server import FaultServer, final, json_error, token
+from tests.harness.faults import (
     Notes,
     footer,
     ready,
@@ -29,8 +31,6 @@ from tests.faults.helpers import (
     type_and_send,
     views,
 )
-from tests.harness.fault_server import FaultServer, final, json_error, token
-from tests.tui.conftest import wait_for
 
 FAST = {"health_interval": 0.25, "default_template": "chatml"}
 
@@ -110,7 +110,7 @@ async def test_session_titles_with_markup_and_controls_are_literal_everywhere(ma
 
     store = Store.open(tmp_path / "titles.sqlite3")
     action = store.create_session(Session(title=ACTION_TITLE))
-    store.add_message(Message(role="user", content="hi", session_id=action.id))
+    store.add_message(ChatMessage(role="user", content="hi", session_id=action.id))
     store.create_session(Session(title=CONTROL_TITLE))
     store.create_session(Session(title="plain"))
     async with FaultServer() as fs:

@@ -12,7 +12,8 @@ from pathlib import Path
 from llama_tui.screens.main import BASE_PARAMS
 from llama_tui.server_state import ServerState
 from llama_tui.widgets.composer import Composer
-from tests.faults.helpers import (
+from tests.harness.app import wait_for
+from tests.harness.faults import (
     Notes,
     RequestCounter,
     footer,
@@ -23,7 +24,6 @@ from tests.faults.helpers import (
     views,
 )
 from tests.harness.server import LlamaServer, free_port
-from tests.tui.conftest import wait_for
 
 HEALTH_INTERVAL = 0.25
 

@@ -18,7 +18,9 @@ from aiohttp import web
 from llama_tui.screens.main import BASE_PARAMS
 from llama_tui.server_state import ServerState
 from llama_tui.widgets.composer import Composer
-from tests.faults.helpers import (
+from tests.harness.app import wait_for
+from tests.harness.fault_server import FaultServer, final, json_error, token
+from tests.harness.faults import (
     Notes,
     RequestCounter,
     footer,
@@ -29,8 +31,6 @@ from tests.faults.helpers import (
     type_and_send,
     views,
 )
-from tests.harness.fault_server import FaultServer, final, json_error, token
-from tests.tui.conftest import wait_for
 
 FAST = {"health_interval": 0.25, "default_template": "chatml"}  # chatml: no /apply-template needed
 

@@ -24,9 +24,9 @@ from pathlib import Path
 
 import pytest
 
-from llama_tui.domain import Message, Session
+from llama_tui.domain import ChatMessage, Session
 from llama_tui.store import Store
-from tests.faults.helpers import integrity
+from tests.harness.faults import integrity
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NOWHERE = "http://127.0.0.1:9"  # nothing listens on the discard port
@@ -114,7 +114,7 @@ def _damaged(path: Path) -> None:
     with Store.open(path) as store:
         for i in range(300):
             session = store.create_session(Session(title=f"t{i}"))
-            store.add_message(Message(role="user", content="hello " * 50, session_id=session.id))
+            store.add_message(ChatMessage(role="user", content="hello " * 50, session_id=session.id))
     data = bytearray(path.read_bytes())
     data[4096 * 3 : 4096 * 4] = b"\xab" * 4096  # one page in the middle trashed
     path.write_bytes(bytes(data))
@@ -206,9 +206,9 @@ def test_corrupt_store_is_moved_aside_intact_and_a_new_one_started(tmp_path: Pat
 
 
 async def test_corrupt_store_is_also_reported_inside_the_app(make_app, tmp_path: Path) -> None:
-    from tests.faults.helpers import Notes, ready
+    from tests.harness.app import wait_for
     from tests.harness.fault_server import FaultServer
-    from tests.tui.conftest import wait_for
+    from tests.harness.faults import Notes, ready
 
     path = tmp_path / "data" / "sessions.sqlite3"
     path.parent.mkdir(parents=True)

@@ -11,14 +11,14 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from llama_tui.domain import Message, Session
+from llama_tui.domain import ChatMessage, Session
 from llama_tui.server_state import ServerState
 from llama_tui.store import Store
 from llama_tui.widgets.composer import Composer
 from llama_tui.widgets.status_bar import StatusBar
-from tests.faults.helpers import Notes, integrity, ready, settled, type_and_send, views
+from tests.harness.app import wait_for
 from tests.harness.fault_server import FaultServer, final, token
-from tests.tui.conftest import wait_for
+from tests.harness.faults import Notes, integrity, ready, settled, type_and_send, views
 
 FAST = {"health_interval": 0.25, "default_template": "chatml"}
 
@@ -27,8 +27,8 @@ def _earlier(store: Store) -> tuple[int, list[str]]:
     """A session saved before the trouble starts: it must come out of it unchanged."""
     session = store.create_session(Session(title="saved before", template="chatml"))
     assert session.id is not None
-    question = store.add_message(Message(role="user", content="old question", session_id=session.id))
-    store.add_message(Message(role="assistant", content="old answer", session_id=session.id, parent_id=question.id))
+    question = store.add_message(ChatMessage(role="user", content="old question", session_id=session.id))
+    store.add_message(ChatMessage(role="assistant", content="old answer", session_id=session.id, parent_id=question.id))
     return session.id, ["old question", "old answer"]
 
 

@@ -16,9 +16,9 @@ import pytest
 from llama_tui.sanitize import neutralize
 from llama_tui.screens.main import BASE_PARAMS
 from llama_tui.widgets.message_view import MessageView
-from tests.faults.helpers import Notes, RequestCounter, footer, ready, screen_text, settled, type_and_send, views
+from tests.harness.app import wait_for
 from tests.harness.fault_server import FaultServer, event, final, token
-from tests.tui.conftest import wait_for
+from tests.harness.faults import Notes, RequestCounter, footer, ready, screen_text, settled, type_and_send, views
 
 FAST = {"health_interval": 0.25, "default_template": "chatml"}
 

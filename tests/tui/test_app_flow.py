@@ -3,7 +3,7 @@ sessions, change a knob, restart and find everything as it was."""
 
 from __future__ import annotations
 
-from llama_tui.domain import Message, SamplingSettings, Session
+from llama_tui.domain import ChatMessage, SamplingSettings, Session
 from llama_tui.screens.main import BASE_PARAMS, MainScreen
 from llama_tui.server_state import ServerState
 from llama_tui.store import Store
@@ -12,7 +12,7 @@ from llama_tui.widgets.composer import Composer
 from llama_tui.widgets.message_view import MessageView
 from llama_tui.widgets.sidebar import Sidebar
 from llama_tui.widgets.status_bar import StatusBar
-from tests.tui.conftest import wait_for, wait_for_answer
+from tests.harness.app import wait_for, wait_for_answer
 
 
 def main(app) -> MainScreen:
@@ -77,7 +77,7 @@ async def test_keyboard_session_switching(llama_server, make_app, tmp_path) -> N
     ids = []
     for title in ("alpha", "bravo", "charlie"):
         session = store.create_session(Session(title=title))
-        store.add_message(Message(role="user", content=f"message in {title}", session_id=session.id))
+        store.add_message(ChatMessage(role="user", content=f"message in {title}", session_id=session.id))
         ids.append(session.id)
     app = make_app(llama_server.url, store=store)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -196,7 +196,7 @@ async def test_long_session_mounts_recent_messages_and_loads_older_on_scroll(lla
     parent = None
     for i in range(150):  # five batches of 30: enough to page, small enough to mount all in a test
         parent = store.add_message(
-            Message(
+            ChatMessage(
                 role="user" if i % 2 == 0 else "assistant",
                 content=f"message {i}",
                 session_id=session.id,

@@ -12,9 +12,9 @@ from textual.widgets import Markdown
 
 from llama_tui.widgets.chat_pane import ChatPane
 from llama_tui.widgets.message_view import CHUNK_CHARS
+from tests.harness.app import ask_and_wait, wait_for
 from tests.harness.fault_server import FaultServer, final, token
-from tests.tui.conftest import ask_and_wait, wait_for
-from tests.unit.test_markdown_chunks import sample_markdown
+from tests.harness.samples import sample_markdown
 
 
 @asynccontextmanager

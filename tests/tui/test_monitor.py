@@ -15,10 +15,10 @@ from textual.widgets import DataTable, Log, Sparkline, Static
 
 from llama_tui.client import LlamaCppClient
 from llama_tui.client.types import Props, Slot, parse_metrics
-from llama_tui.managed_server import ManagedServer
-from llama_tui.metrics_view import format_count
+from llama_tui.metrics import format_count
 from llama_tui.screens.monitor import METRICS_DISABLED, ServerMonitorScreen, props_content, slot_cells
-from tests.tui.conftest import wait_for
+from llama_tui.server import ManagedServer
+from tests.harness.app import wait_for
 
 
 class MonitorApp(App[None]):

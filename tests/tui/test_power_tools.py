@@ -13,7 +13,7 @@ from llama_tui.screens.token_probs import TokenProbsScreen
 from llama_tui.server_state import ServerState
 from llama_tui.widgets.composer import Composer
 from llama_tui.widgets.message_view import MessageView
-from tests.tui.conftest import wait_for
+from tests.harness.app import wait_for
 
 
 class PromptSpy:

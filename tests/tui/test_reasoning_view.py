@@ -7,8 +7,8 @@ from __future__ import annotations
 from textual.widgets import Collapsible, Markdown
 
 from llama_tui.widgets.composer import Composer
+from tests.harness.app import ask_and_wait, wait_for
 from tests.harness.fault_server import FaultServer, final, token
-from tests.tui.conftest import ask_and_wait, wait_for
 
 
 async def test_reasoning_is_collapsed_stored_apart_and_not_resent(make_app) -> None:

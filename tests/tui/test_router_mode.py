@@ -8,7 +8,7 @@ from llama_tui.client import LlamaCppClient
 from llama_tui.screens.model_picker import ModelPickerScreen
 from llama_tui.widgets.composer import Composer
 from llama_tui.widgets.message_view import MessageView
-from tests.tui.conftest import wait_for, wait_for_answer
+from tests.harness.app import wait_for, wait_for_answer
 
 
 async def statuses(url: str) -> dict[str, str]:

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from llama_tui.domain import Message, Session
+from llama_tui.domain import ChatMessage, Session
 from llama_tui.screens.search import SearchScreen
 from llama_tui.store import Store
 from llama_tui.widgets.message_view import MessageView
-from tests.tui.conftest import wait_for
+from tests.harness.app import wait_for
 
 
 async def test_search_opens_the_session_at_the_message(llama_server, make_app, tmp_path) -> None:
     store = Store.open(tmp_path / "s.sqlite3")
     target = store.create_session(Session(title="about alpacas"))
-    user = store.add_message(Message(role="user", content="tell me about alpacas", session_id=target.id))
+    user = store.add_message(ChatMessage(role="user", content="tell me about alpacas", session_id=target.id))
     hidden = store.add_message(
-        Message(
+        ChatMessage(
             role="assistant", content="Alpacas hum when they are zygomorphic", session_id=target.id, parent_id=user.id
         )
     )
-    store.add_message(Message(role="assistant", content="A shown answer", session_id=target.id, parent_id=user.id))
+    store.add_message(ChatMessage(role="assistant", content="A shown answer", session_id=target.id, parent_id=user.id))
     for i in range(5):
         store.create_session(Session(title=f"other {i}"))
     app = make_app(llama_server.url, store=store)

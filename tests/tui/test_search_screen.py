@@ -12,7 +12,7 @@ from textual.app import App
 from textual.content import Content
 from textual.widgets import Input, Static
 
-from llama_tui.domain import Message, Session
+from llama_tui.domain import ChatMessage, Session
 from llama_tui.screens.search import MATCH_END, MATCH_START, SearchScreen, snippet_content
 from llama_tui.store import Store
 
@@ -36,7 +36,7 @@ def chat(store: Store, title: str, *turns: str) -> tuple[int, list[int]]:
     ids: list[int] = []
     for i, text in enumerate(turns):
         role = "user" if i % 2 == 0 else "assistant"
-        msg = store.add_message(Message(role=role, content=text, session_id=session.id, parent_id=parent))  # type: ignore[arg-type]
+        msg = store.add_message(ChatMessage(role=role, content=text, session_id=session.id, parent_id=parent))  # type: ignore[arg-type]
         assert msg.id is not None
         parent = msg.id
         ids.append(msg.id)

@@ -4,11 +4,11 @@ llama-tui, and named server profiles that sessions remember."""
 from __future__ import annotations
 
 from llama_tui.config import ServerProfile
-from llama_tui.managed_server import ManagedServer
 from llama_tui.screens.monitor import ServerMonitorScreen
+from llama_tui.server import ManagedServer
 from llama_tui.server_state import ServerState
 from llama_tui.widgets.composer import Composer
-from tests.tui.conftest import wait_for, wait_for_answer
+from tests.harness.app import wait_for, wait_for_answer
 
 
 async def test_managed_server_serves_the_app_and_the_monitor_shows_its_log(

@@ -11,7 +11,7 @@ from textual.widgets import Input, Select, Static, TextArea
 
 from llama_tui.domain import SamplingSettings
 from llama_tui.widgets.settings_pane import SettingsPane
-from tests.tui.conftest import wait_for
+from tests.harness.app import wait_for
 
 DEFAULTS: dict[str, Any] = {
     "temperature": 0.800000011920929,

@@ -9,8 +9,8 @@ from aiohttp import web
 from llama_tui.server_state import ServerState
 from llama_tui.widgets.composer import Composer
 from llama_tui.widgets.message_view import MessageView
+from tests.harness.app import wait_for
 from tests.harness.fault_server import FaultServer, final, token
-from tests.tui.conftest import wait_for
 
 
 async def test_sleeping_server_is_shown_and_the_first_answer_says_waking(make_app) -> None:

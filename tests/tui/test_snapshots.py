@@ -35,15 +35,15 @@ from textual.widgets import Input, TextArea
 import llama_tui.client.api as client_api
 import llama_tui.screens.session_switcher as session_switcher
 from llama_tui.app import LlamaTui
-from llama_tui.domain import Message, SamplingSettings, Session
+from llama_tui.domain import ChatMessage, SamplingSettings, Session
 from llama_tui.screens.main import MainScreen
 from llama_tui.server_state import ServerState
 from llama_tui.store import Store
 from llama_tui.widgets.composer import Composer
 from llama_tui.widgets.message_view import MessageView
 from llama_tui.widgets.status_bar import StatusBar
+from tests.harness.app import FIXED_NOW, wait_for
 from tests.harness.demo_server import DemoServer, answer_chunks
-from tests.tui.conftest import FIXED_NOW, wait_for
 
 SIZE = (120, 36)
 SHOWN_URL = "http://127.0.0.1:8080"  # what the status bar shows instead of the fake server's random port
@@ -171,7 +171,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
     for title, age, pinned in reversed(OLDER_SESSIONS):
         now[0] = FIXED_NOW - age
         session = store.create_session(Session(title=title, template="chatml", pinned=pinned))
-        store.add_message(Message(role="user", content=f"About {title.lower()}", session_id=session.id))
+        store.add_message(ChatMessage(role="user", content=f"About {title.lower()}", session_id=session.id))
     now[0] = FIXED_NOW - 30
     store.create_session(
         Session(
@@ -189,9 +189,9 @@ def add_conversation(store: Store) -> None:
     """Give the newest session a finished exchange, as if answered earlier."""
     session_id = newest_session(store)
     store.rename_session(session_id, QUESTION.rstrip("?"))
-    user = store.add_message(Message(role="user", content=QUESTION, session_id=session_id))
+    user = store.add_message(ChatMessage(role="user", content=QUESTION, session_id=session_id))
     store.add_message(
-        Message(
+        ChatMessage(
             role="assistant",
             content=ANSWER,
             session_id=session_id,

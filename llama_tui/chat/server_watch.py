@@ -1,0 +1,160 @@
+"""Keep an eye on the server: poll /health with backoff and report state changes. No Textual.
+
+The app runs `HealthPoller.run()` in a worker and gets `on_state(state, detail)` calls only when
+something changes, so a dead server does not cause a storm of notifications. /health needs no
+API key, so a `check` (typically `client.props`) is awaited whenever health turns OK, to find
+out whether the key is accepted (and whether the server is asleep).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from ..client.errors import API_KEY_HINT, AuthenticationError, LlamaError, ModelLoading
+from ..server_state import ServerState
+
+HealthFn = Callable[[], Awaitable[Any]]
+StateCallback = Callable[[ServerState, str], object]  # may return an awaitable
+
+# States after which the next poll comes at the base interval; every other state backs off.
+# LOADING is not a failure: the server is up, and we want to notice quickly when it is ready.
+_STEADY = frozenset({ServerState.OK, ServerState.SLEEPING, ServerState.LOADING})
+
+
+def classify_error(error: BaseException) -> tuple[ServerState, str]:
+    """The state (and detail for the user) a failed health call or check means."""
+    if isinstance(error, AuthenticationError):
+        return ServerState.AUTH_ERROR, f"{error.message}: {API_KEY_HINT}"
+    if isinstance(error, ModelLoading):
+        return ServerState.LOADING, ""
+    # ServerUnreachable, ConnectTimeout, ReadTimeout, 5xx, garbage...: the server is not usable.
+    if isinstance(error, LlamaError):
+        return ServerState.UNREACHABLE, error.message
+    return ServerState.UNREACHABLE, str(error) or type(error).__name__
+
+
+class HealthPoller:
+    """Poll `health()` every `base` seconds while all is well; on failure back off exponentially
+    (with +-`jitter` relative jitter) up to `max_interval`. `poke()` polls right away."""
+
+    def __init__(
+        self,
+        health: HealthFn,
+        on_state: StateCallback,
+        *,
+        check: HealthFn | None = None,
+        base: float = 2.0,
+        max_interval: float = 30.0,
+        jitter: float = 0.2,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._health = health
+        self._on_state = on_state
+        self._check = check
+        self.base = base
+        self.max_interval = max_interval
+        self.jitter = jitter
+        self._sleep = sleep
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._wake = asyncio.Event()
+        self.state = ServerState.UNKNOWN
+        self.detail = ""
+        self.failures = 0  # consecutive polls that ended in a backing-off state
+        self.interval = base  # the delay before the next poll
+        self.next_poll_at: float | None = None  # clock() time of the next poll, for "retry in N s"
+
+    def poke(self) -> None:
+        """Poll now instead of waiting out the current interval (e.g. after a failed send)."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Poll until cancelled."""
+        while True:
+            self._wake.clear()  # a poke during the poll below still triggers another one
+            await self.poll_once()
+            self.interval = self._next_delay()
+            self.next_poll_at = self._clock() + self.interval
+            await self._wait(self.interval)
+
+    async def poll_once(self) -> ServerState:
+        """One health call (plus the check when health turns OK); reports a change, if any."""
+        try:
+            result = await self._health()
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            state, detail = classify_error(error)
+        else:
+            state, detail = self._interpret(result)
+        if state is ServerState.OK and self.state is not ServerState.OK and self._check is not None:
+            state, detail = await self._run_check()
+        self.failures = 0 if state in _STEADY else self.failures + 1
+        await self._report(state, detail)
+        return state
+
+    @staticmethod
+    def _interpret(result: Any) -> tuple[ServerState, str]:
+        # client.health() returns Health; a 200 with another status is not expected from
+        # llama-server, so say what it was rather than guess.
+        if getattr(result, "ok", True):
+            return ServerState.OK, ""
+        status = str(getattr(result, "status", ""))
+        if "loading" in status.lower():
+            return ServerState.LOADING, ""
+        return ServerState.UNKNOWN, f"health status {status!r}"
+
+    async def _run_check(self) -> tuple[ServerState, str]:
+        assert self._check is not None
+        try:
+            result = await self._check()
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            state, detail = classify_error(error)
+            if isinstance(error, LlamaError) and error.status is not None and state is ServerState.UNREACHABLE:
+                # The server answered the check with some other error (e.g. 404 on an old build):
+                # that says nothing about reachability or the key, so health's OK stands.
+                return ServerState.OK, ""
+            return state, detail
+        if getattr(result, "is_sleeping", False) is True:
+            return ServerState.SLEEPING, ""
+        return ServerState.OK, ""
+
+    async def _report(self, state: ServerState, detail: str) -> None:
+        if (state, detail) == (self.state, self.detail):
+            return
+        self.state, self.detail = state, detail
+        outcome = self._on_state(state, detail)
+        if inspect.isawaitable(outcome):
+            await outcome
+
+    def _next_delay(self) -> float:
+        if self.failures == 0:
+            return self.base
+        # The first retry comes after `base` (a blip), then 2x, 4x ...; exponent bounded (no overflow).
+        raw = self.base * 2.0 ** min(self.failures - 1, 32)
+        if self.jitter:
+            raw *= self._rng.uniform(1.0 - self.jitter, 1.0 + self.jitter)
+        return max(0.0, min(self.max_interval, raw))
+
+    async def _wait(self, delay: float) -> None:
+        """Sleep `delay` seconds or until poked, whichever comes first."""
+        if self._wake.is_set():
+            return
+        sleeper = asyncio.ensure_future(self._sleep(delay))
+        waker = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sleeper, waker):
+                task.cancel()
+            # Let the cancelled tasks finish; a cancel of run() itself still propagates.
+            await asyncio.gather(sleeper, waker, return_exceptions=True)

@@ -1,0 +1,144 @@
+"""`llama-tui ask`: stream one answer to stdout, speed figures to stderr. No Textual."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import Any, TextIO
+
+from ..client import (
+    FinalEvent,
+    LlamaCppClient,
+    LlamaError,
+    ServerUnreachable,
+    TokenEvent,
+)
+from ..client.errors import ConnectTimeout, ContextOverflow
+from ..format import format_timings
+from .common import custom_templates, resolve_server
+
+EXIT_OK, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_API, EXIT_INTERRUPTED = 0, 2, 3, 4, 130
+
+
+def run_ask(args: argparse.Namespace) -> int:
+    from ..config import ConfigError
+
+    try:
+        url, key, config = resolve_server(args)
+    except ConfigError as e:
+        print(f"llama-tui: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    prompt = args.prompt
+    if prompt is None and not args.health:
+        if sys.stdin.isatty():
+            print("llama-tui ask: give a PROMPT or pipe one on stdin", file=sys.stderr)
+            return EXIT_USAGE
+        prompt = sys.stdin.read()
+    template = args.template or getattr(config, "default_template", "server")
+    from ..templates import UnknownTemplate, get_template, template_names
+
+    if template != "server":
+        try:
+            get_template(template, custom_templates(config))
+        except UnknownTemplate:
+            print(
+                f"llama-tui ask: unknown template {template!r}; choose from {', '.join(template_names())}",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+    client = LlamaCppClient(
+        url,
+        key,
+        connect_timeout=getattr(config, "connect_timeout", 10.0),
+        read_timeout=getattr(config, "read_timeout", 300.0),
+    )
+    try:
+        if args.health:
+            return asyncio.run(_health(client))
+        return asyncio.run(_ask(client, prompt, template, args, custom_templates(config)))
+    except KeyboardInterrupt:
+        print("\nllama-tui ask: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _fail(error: LlamaError) -> int:
+    message = error.message
+    if isinstance(error, ContextOverflow) and error.n_prompt_tokens and error.n_ctx:
+        message += f" (prompt {error.n_prompt_tokens} tokens, context {error.n_ctx})"
+    print(f"llama-tui ask: {message}", file=sys.stderr)
+    return EXIT_UNREACHABLE if isinstance(error, (ServerUnreachable, ConnectTimeout)) else EXIT_API
+
+
+async def _health(client: LlamaCppClient) -> int:
+    async with client:
+        try:
+            health = await client.health()
+            props = await client.props()
+        except LlamaError as e:
+            return _fail(e)
+    print(f"server:  {client.base_url}  status: {health.status}")
+    print(f"model:   {props.model_name or '?'}  ({props.model_path})")
+    print(f"context: {props.n_ctx} tokens  slots: {props.total_slots}  sleeping: {props.is_sleeping}")
+    print(f"build:   {props.build_info}")
+    return EXIT_OK
+
+
+async def _ask(
+    client: LlamaCppClient, prompt: str, template: str, args: argparse.Namespace, custom: dict[str, Any]
+) -> int:
+    messages: list[dict[str, str]] = []
+    if args.system:
+        messages.append({"role": "system", "content": args.system})
+    messages.append({"role": "user", "content": prompt})
+    params: dict[str, Any] = {}
+    for name, value in (("n_predict", args.n_predict), ("temperature", args.temperature), ("seed", args.seed)):
+        if value is not None:
+            params[name] = value
+    out: TextIO = sys.stdout
+    parts: list[str] = []
+    final: FinalEvent | None = None
+    async with client:
+        try:
+            async for event in client.stream_chat(messages, template, custom_templates=custom, **params):
+                if isinstance(event, TokenEvent):
+                    parts.append(event.content)
+                    if not args.json:
+                        out.write(event.content)
+                        out.flush()
+                elif isinstance(event, FinalEvent):
+                    final = event
+        except LlamaError as e:
+            if parts and not args.json:
+                out.write("\n")
+            return _fail(e)
+    assert final is not None
+    if args.json:
+        timings = final.timings.raw if final.timings else None
+        json.dump(
+            {
+                "content": "".join(parts),
+                "stop_type": final.stop_type,
+                "stopping_word": final.stopping_word,
+                "truncated": final.truncated,
+                "tokens_cached": final.tokens_cached,
+                "ttft_ms": final.ttft_ms,
+                "timings": timings,
+            },
+            out,
+            ensure_ascii=False,
+        )
+        out.write("\n")
+    else:
+        out.write("\n")
+        print(format_speed(final), file=sys.stderr)
+    return EXIT_OK
+
+
+def format_speed(final: FinalEvent) -> str:
+    """One line of honest figures from the server's timings, e.g.
+    '512 tok · prompt 23 tok 1,204 t/s · gen 87.3 t/s · ttft 41 ms · stop: eos'."""
+    return format_timings(
+        final.timings.raw if final.timings else None, final.stop_type, final.ttft_ms, truncated=final.truncated
+    )

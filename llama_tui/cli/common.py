@@ -1,0 +1,44 @@
+"""What every command shares: the server to talk to, the config's templates, finding a session."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..config import Config
+    from ..store import Store
+    from ..templates import PromptTemplate
+
+
+def resolve_server(args: argparse.Namespace) -> tuple[str, str | None, Config]:
+    """Server URL, API key and loaded config from CLI > env > config file > defaults."""
+    from ..config import load_config
+    from ..paths import config_path
+
+    config = load_config(config_path(args.config))
+    url = args.server or config.server_url
+    key = args.api_key or os.environ.get("LLAMA_API_KEY") or config.api_key
+    return url, key, config
+
+
+def custom_templates(config: Any) -> dict[str, PromptTemplate]:
+    """The user templates of the config ([templates.NAME]); TemplateError names a bad one."""
+    from ..templates import custom_template
+
+    return {name: custom_template(name, spec) for name, spec in (getattr(config, "templates", None) or {}).items()}
+
+
+def find_session(store: Store, ref: str) -> int | None:
+    """A session by id, exact title, or title substring (the newest match)."""
+    if ref.isdigit():
+        try:
+            return int(store.get_session(int(ref)).id or 0) or None
+        except KeyError:
+            pass
+    for summary in store.list_sessions():
+        if summary.title == ref:
+            return int(summary.id)
+    matches = store.list_sessions(ref)
+    return int(matches[0].id) if matches else None

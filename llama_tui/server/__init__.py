@@ -1,0 +1,21 @@
+"""The llama-server that llama-tui starts and stops itself (`--model`), and its log."""
+
+from .binary import BINARY_NAME, LOOPBACK, find_binary, free_port
+from .errors import ManagedServerError, ServerBinaryMissing, ServerStartError
+from .log import READY, STARTING, LoadProgress, progress_from_line
+from .managed import ManagedServer
+
+__all__ = [
+    "BINARY_NAME",
+    "LOOPBACK",
+    "READY",
+    "STARTING",
+    "LoadProgress",
+    "ManagedServer",
+    "ManagedServerError",
+    "ServerBinaryMissing",
+    "ServerStartError",
+    "find_binary",
+    "free_port",
+    "progress_from_line",
+]
