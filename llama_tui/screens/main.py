@@ -29,7 +29,7 @@ from ..store import StoreError
 from ..templates import template_names
 from ..widgets.chat_pane import ChatPane
 from ..widgets.composer import Composer
-from ..widgets.message_view import MessageView
+from ..widgets.message_view import MessageAction, MessageView
 from ..widgets.settings_pane import SettingsPane
 from ..widgets.sidebar import Sidebar
 from ..widgets.status_bar import StatusBar
@@ -556,12 +556,21 @@ class MainScreen(Screen[None]):
     async def _message_action(self, event: MessageView.ActionRequested) -> None:
         if self.session is None or event.view.message.id is None:
             return
-        if self.is_generating and event.action not in ("copy", "copy_code"):
+        if self.is_generating and event.action.changes_conversation:
             self.notify("Still answering: press Esc to stop it first.", severity="warning")
             return
-        handler = getattr(self, f"_message_{event.action}", None)
-        if handler is not None:
-            await handler(event.view, event.view.message)
+        handlers = {
+            MessageAction.EDIT: self._message_edit,
+            MessageAction.REGENERATE: self._message_regenerate,
+            MessageAction.CONTINUE: self._message_continue,
+            MessageAction.PREVIOUS_ALTERNATIVE: self._message_previous_alternative,
+            MessageAction.NEXT_ALTERNATIVE: self._message_next_alternative,
+            MessageAction.COPY: self._message_copy,
+            MessageAction.COPY_CODE: self._message_copy_code,
+            MessageAction.FORK: self._message_fork,
+            MessageAction.PROBABILITIES: self._message_probabilities,
+        }
+        await handlers[event.action](event.view, event.view.message)
 
     def _path_until(self, message: ChatMessage, *, inclusive: bool) -> list[ChatMessage]:
         assert self.session is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from enum import Enum
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -20,6 +21,25 @@ from .message_markdown import MessageMarkdown
 from .paced_stream import PacedMarkdownStream
 
 ROLE_LABELS = {"user": "You", "assistant": "Assistant", "system": "System"}
+
+
+class MessageAction(Enum):
+    """What the user can ask of one message; the screen decides what each means."""
+
+    EDIT = "edit"
+    REGENERATE = "regenerate"
+    CONTINUE = "continue"
+    PREVIOUS_ALTERNATIVE = "previous_alternative"
+    NEXT_ALTERNATIVE = "next_alternative"
+    COPY = "copy"
+    COPY_CODE = "copy_code"
+    FORK = "fork"
+    PROBABILITIES = "probabilities"
+
+    @property
+    def changes_conversation(self) -> bool:
+        """Whether it must wait until no answer is streaming (copying never has to)."""
+        return self not in (MessageAction.COPY, MessageAction.COPY_CODE)
 
 # Laying out a megabyte of text freezes the UI for seconds; the rest stays in the store, in the
 # copy (y) and in exports.
@@ -106,7 +126,7 @@ class MessageView(Vertical):
         """The user asked for `action` on this message; the screen decides what it means."""
 
         view: MessageView
-        action: str
+        action: MessageAction
 
     def __init__(self, message: ChatMessage) -> None:
         super().__init__(classes=f"-{message.role}")
@@ -174,7 +194,8 @@ class MessageView(Vertical):
             self.query_one(".role", Static).update(self._role_text())
 
     def action_request(self, action: str) -> None:
-        self.post_message(self.ActionRequested(self, action))
+        # Binding actions are strings by Textual's design; the enum turns a typo into an error here.
+        self.post_message(self.ActionRequested(self, MessageAction(action)))
 
     def action_focus_sibling(self, step: int) -> None:
         views = [v for v in self.parent.children if isinstance(v, MessageView)] if self.parent else []
