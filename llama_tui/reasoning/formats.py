@@ -150,8 +150,9 @@ def format_for(family: str | None = None, prompt: str = "") -> ReasoningFormat:
     turn = prompt.rfind("<|turn>")
     if turn != -1 and prompt.startswith("<|turn>model", turn) and "<turn|>" not in prompt[turn:]:
         return GEMMA4
-    if prompt.rstrip().endswith(("[THINK]", "[/THINK]")):
-        return MISTRAL
+    tail = prompt.rstrip()
+    if tail.endswith("[THINK]") or (tail.endswith("[/INST]") and "[THINK]" in prompt):
+        return MISTRAL  # Magistral's system prompt explains [THINK]; its turn ends [/INST]
     return THINK
 
 

@@ -12,6 +12,7 @@ verbatim, markers included: nothing is lost.
 from __future__ import annotations
 
 import enum
+import re
 
 from .formats import Start
 from .scan import Phase, Piece, find_first, held_back
@@ -30,11 +31,23 @@ class _State(enum.Enum):
     PLAIN = "plain"  # not harmony: everything is answer as it comes
 
 
-def channel_of(header: str) -> tuple[str, bool]:
-    """(channel name, has a recipient) of a header such as `<|start|>assistant<|channel|>final`."""
-    _, _, after = header.partition(CHANNEL)
-    name = after.split("<|", 1)[0].split(" ", 1)[0].strip()
-    return name, " to=" in header
+# A header as gpt-oss writes it (llama.cpp's gpt-oss parser): the role, a stray commentary channel
+# it sometimes writes first, the channel, a recipient (tool call) and a constraint type.
+_HEADER = re.compile(
+    r"(?:<\|start\|>assistant(?P<to_role> to=[^<\s]+)?)?"
+    r"(?:<\|channel\|>commentary(?: to=assistant)?)?"
+    r"<\|channel\|>(?P<name>[A-Za-z0-9_-]+)(?P<to> to=[^<\s]+)?"
+    r"(?:\s*<\|constrain\|>[A-Za-z0-9_-]*)?\s*"
+)
+
+
+def channel_of(header: str) -> tuple[str, bool] | None:
+    """(channel name, has a recipient) of a header such as `<|start|>assistant<|channel|>final`
+    (without its `<|message|>`), or None if it is not one."""
+    match = _HEADER.fullmatch(header)
+    if match is None:
+        return None
+    return match["name"], bool(match["to_role"] or match["to"])
 
 
 class HarmonyParser:
@@ -104,13 +117,18 @@ class HarmonyParser:
             self._state = _State.PLAIN  # the model is not writing harmony (here): keep its text
             return True
         i = buf.find(MESSAGE)
+        restart = buf.find(START, 1)
+        if restart != -1 and (i == -1 or restart < i):  # a new message began: the broken header is text
+            self._emit(out, Phase.ANSWER, buf[:restart])
+            self._buf = buf[restart:]
+            return True
         if i == -1:
             if len(buf) > _MAX_HEADER:
                 self._state = _State.PLAIN
                 return True
             return False
-        header = buf[:i]
-        name, recipient = channel_of(header)
+        parsed = channel_of(buf[:i])
+        name, recipient = parsed if parsed is not None else ("", False)
         self._buf = buf[i + len(MESSAGE) :]
         self._state = _State.BODY
         self._raw = recipient or name not in REASONING_CHANNELS | ANSWER_CHANNELS
