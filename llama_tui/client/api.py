@@ -55,9 +55,9 @@ from .types import (
 
 T = TypeVar("T")
 
-# An error reply is read up to this many bytes: enough for any real message (a proxy may send a
-# 200 KB page; only its start is shown anyway).
-ERROR_BODY_LIMIT = 64 * 1024
+# An error reply is read up to this many bytes: far more than any real one (a 200 KB JSON error
+# must still parse), yet bounded; only the start of the message is shown anyway.
+ERROR_BODY_LIMIT = 1024 * 1024
 
 # /completion fields that llama-server documents; anything passed to stream_completion goes
 # through as is (the server ignores what it does not know), this list is for documentation and
