@@ -16,6 +16,8 @@ def redact_url(url: str) -> str:
     `http://bob:pw@host:8080/x?key=s` -> `http://***@host:8080/x?key=***`. Text that does not
     parse as a URL is returned with everything up to the last "@" before the host hidden."""
     try:
+        if "://" not in url:
+            raise ValueError("not an absolute URL")
         parts = urlsplit(url)
         _ = parts.port  # raises ValueError for a port that is not a number
     except ValueError:

@@ -170,10 +170,9 @@ async def test_an_html_page_instead_of_props_is_named_as_one() -> None:
     ids=["chunk-cut", "short-body", "not-http"],
 )
 async def test_broken_transfers_are_told_in_plain_words(reply: bytes) -> None:
-    async with RawServer(reply) as rs:
-        async with LlamaCppClient(rs.url, max_retries=0) as client:
-            with pytest.raises((StreamCutOff, ServerUnreachable, ProtocolError)) as info:
-                await collect(client.stream_completion("hi"))
+    async with RawServer(reply) as rs, LlamaCppClient(rs.url, max_retries=0) as client:
+        with pytest.raises((StreamCutOff, ServerUnreachable, ProtocolError)) as info:
+            await collect(client.stream_completion("hi"))
     message = info.value.message
     assert not PYTHON_WORDS.search(message), message
     assert message and len(message) < 300
