@@ -33,6 +33,10 @@ class ConfigError(ValueError):
     """The config file cannot be used (or saved); the message names the file and what is wrong."""
 
 
+class KeyFileError(ConfigError):
+    """--api-key-file cannot be read or is empty (the config file itself is fine)."""
+
+
 @dataclass
 class LaunchConfig:
     """[server.launch]: llama-tui starts (and stops) its own llama-server when `model` is set."""

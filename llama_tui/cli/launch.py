@@ -10,7 +10,7 @@ from typing import Any
 
 def run_tui(args: argparse.Namespace) -> int:
     from ..client import LlamaCppClient
-    from ..config import ConfigError
+    from ..config import ConfigError, KeyFileError
     from ..paths import config_path, data_dir, store_path
     from ..store import Store, StoreError, StoreTooNew
     from ..templates import TemplateError
@@ -18,6 +18,9 @@ def run_tui(args: argparse.Namespace) -> int:
 
     try:
         url, key, config = resolve_server(args)
+    except KeyFileError as e:
+        print(f"llama-tui: {e}", file=sys.stderr)
+        return 2
     except ConfigError as e:
         print(f"llama-tui: {e}\nFix the file (it was not changed), or start with --config OTHER.toml.", file=sys.stderr)
         return 2
