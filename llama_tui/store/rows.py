@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
+from dataclasses import dataclass
 from typing import Any, Final, get_args
 
 from ..domain import ChatMessage, MessageState, Role, SamplingSettings, Session, SessionSummary
@@ -21,8 +23,45 @@ SESSION_COLUMNS: Final = (
 MESSAGE_COUNT: Final = "(SELECT count(*) FROM messages m WHERE m.session_id = s.id)"
 
 
+@dataclass(frozen=True, slots=True)
+class SessionStamp:
+    """What changes when a session changes: its revision (every content write adds one) and
+    whether it is in the trash."""
+
+    revision: int
+    deleted_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class TrashedSession:
+    """A session in the trash, for a list to restore from."""
+
+    id: int
+    title: str
+    deleted_at: float
+    updated_at: float
+    message_count: int
+
+
 def dumps(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """JSON text for a column. NaN and Infinity (which a broken server can send) are stored as
+    null: JSON has no such numbers, and an export must stay importable."""
+    if value is None:
+        return None
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(value), ensure_ascii=False, separators=(",", ":"))
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    return value
 
 
 def loads(text: str | None) -> Any:

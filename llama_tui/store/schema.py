@@ -5,6 +5,9 @@
 * Full-text search uses an FTS5 table kept in sync by triggers. It is managed outside the numbered
   migrations because it depends on the SQLite build (see Store._ensure_fts).
 * A damaged file is moved aside (never deleted) with its -wal/-shm/-journal.
+* A store that cannot be written (a read-only folder or file) is opened read-only, without
+  migrations: `open_read_only` (SQLite's mode=ro; `immutable` when there is no -wal to read and
+  no -shm can be made, as in a read-only folder after a clean exit).
 """
 
 from __future__ import annotations
@@ -67,6 +70,9 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         # Tiny partial index so the start-up sweep for dead streams does not scan every message.
         "CREATE INDEX messages_streaming ON messages(state) WHERE state = 'streaming'",
     ),
+    # 2: a per-session change counter, bumped by every write to the session or its messages, so an
+    # instance can tell cheaply that another one changed the session it shows (Store.changed_elsewhere).
+    ("ALTER TABLE sessions ADD COLUMN revision INTEGER NOT NULL DEFAULT 0",),
 )
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
@@ -178,6 +184,40 @@ def open_checked(
         conn.close()
         raise
     return conn
+
+
+def open_read_only(
+    path: Path, connect: Callable[..., sqlite3.Connection], casefold: Callable[[str | None], str]
+) -> tuple[sqlite3.Connection, int]:
+    """A read-only connection to the checked store at `path` and its schema version (Corrupt /
+    StoreTooNew otherwise). Nothing is written, migrated or created."""
+    with path.open("rb") as f:
+        if f.read(len(SQLITE_MAGIC)) != SQLITE_MAGIC:
+            raise Corrupt("not an SQLite database")
+    try:
+        conn = connect(path, read_only=True)
+        conn.execute("PRAGMA user_version").fetchone()
+    except sqlite3.OperationalError:
+        if Path(str(path) + "-wal").exists():
+            raise
+        # A WAL database with no -shm in a folder where none can be made: with no -wal either, the
+        # main file holds everything, and immutable mode reads it without the shared memory.
+        uri = path.absolute().as_uri() + "?immutable=1"
+        conn = sqlite3.connect(uri, uri=True, timeout=5.0, isolation_level=None, check_same_thread=False)
+    try:
+        conn.execute("PRAGMA busy_timeout = 5000")
+        found = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        if found > SCHEMA_VERSION:
+            raise StoreTooNew(path, found, SCHEMA_VERSION)
+        problems = [str(r[0]) for r in conn.execute("PRAGMA quick_check(5)")]
+        if problems != ["ok"]:
+            raise Corrupt("; ".join(problems))
+        conn.row_factory = sqlite3.Row
+        conn.create_function("casefold", 1, casefold, deterministic=True)
+    except BaseException:
+        conn.close()
+        raise
+    return conn, found
 
 
 def migrate(conn: sqlite3.Connection, path: Path) -> None:
