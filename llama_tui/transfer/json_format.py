@@ -96,17 +96,22 @@ def session_to_json(store: Store, session_id: int) -> dict[str, Any]:
     }
 
 
-def export_sessions_json(store: Store, ids: Iterable[int] | None = None, *, now: float | None = None) -> dict[str, Any]:
+def export_sessions_json(
+    store: Store | None, ids: Iterable[int] | None = None, *, now: float | None = None
+) -> dict[str, Any]:
     """A bundle of session documents: the given sessions in the given order, or (ids=None) every
-    session not deleted, oldest first. `now` fixes exported_at (tests)."""
-    if ids is None:
+    session not deleted, oldest first. `now` fixes exported_at (tests). store=None: no store at
+    all, an empty bundle."""
+    if store is None:
+        ids = []
+    elif ids is None:
         ids = sorted(s.id for s in store.list_sessions())
     stamp = datetime.fromtimestamp(time.time() if now is None else now, UTC)
     return {
         "schema": EXPORT_SCHEMA,
         "version": EXPORT_VERSION,
         "exported_at": stamp.isoformat(timespec="seconds").replace("+00:00", "Z"),
-        "sessions": [session_to_json(store, sid) for sid in ids],
+        "sessions": [session_to_json(store, sid) for sid in ids] if store is not None else [],
     }
 
 

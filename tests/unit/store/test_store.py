@@ -20,8 +20,8 @@ from llama_tui.store import (
     StoreTooNew,
     StoreWriteError,
 )
-from llama_tui.store import schema as schema_mod
 from llama_tui.store import connection as store_mod  # where the store checks for FTS5
+from llama_tui.store import schema as schema_mod
 
 
 class Clock:
