@@ -132,8 +132,8 @@ class ManagedServer:
     @property
     def log_path(self) -> Path:
         """Everything the server printed (appended to across starts, private 0600, rotated as soon
-        as it passes max_log_bytes, even while the server runs). A temporary file unless log_path was given; it is kept after the
-        server stops, for the user to read."""
+        as it passes max_log_bytes, even while the server runs). A temporary file unless log_path
+        was given; it is kept after the server stops, for the user to read."""
         if self._log_path is None:
             self._log_path = Path(tempfile.mkdtemp(prefix="llama-tui-server-")) / "llama-server.log"
         return self._log_path
