@@ -434,9 +434,22 @@ def save_preset(path: Path, name: str, values: dict[str, Any]) -> None:
         if presets is None:
             presets = tomlkit.table(is_super_table=True)
             doc["presets"] = presets
-        table = tomlkit.inline_table() if isinstance(presets, tomlkit.items.InlineTable) else tomlkit.table()
-        table.update(checked)
-        presets[name] = table
+        current = presets.get(name)
+        if isinstance(current, tomlkit.items.Table | tomlkit.items.InlineTable):
+            # Update the table in place: its header comment and the comments around it stay.
+            for key in [k for k in current if k not in checked]:
+                del current[key]
+            for key, value in checked.items():
+                current[key] = value
+        else:
+            if isinstance(presets, tomlkit.items.InlineTable):
+                table: Any = tomlkit.inline_table()
+                table.update(checked)
+            else:
+                table = tomlkit.table()
+                table.update(checked)
+                table.add(tomlkit.nl())  # a blank line before whatever follows, as people write it
+            presets[name] = table
         new_text = tomlkit.dumps(doc)
     except (TOMLKitError, ValueError, TypeError) as e:
         raise ConfigError(f"{path}: not saved: cannot edit the file: {e}") from None

@@ -68,6 +68,25 @@ def loads(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
 
+def _finite_float(text: str) -> float | None:
+    value = float(text)
+    return value if math.isfinite(value) else None
+
+
+def _stored_int(text: str) -> int | None:
+    # Digits are counted before converting: a 5,000-digit integer would not even convert.
+    return int(text) if len(text.lstrip("-")) <= 18 else None
+
+
+def loads_figures(text: str | None) -> Any:
+    """`loads` for the small objects the UI computes with (timings, settings): NaN, Infinity and
+    integers too large for a float (which an older llama-tui could import) read as null, so that
+    showing them can never raise."""
+    if text is None:
+        return None
+    return json.loads(text, parse_constant=lambda _: None, parse_float=_finite_float, parse_int=_stored_int)
+
+
 def casefold(text: str | None) -> str:
     return text.casefold() if text else ""
 
@@ -101,13 +120,13 @@ def message_from_row(row: sqlite3.Row) -> ChatMessage:
         parent_id=row["parent_id"],
         created_at=row["created_at"],
         state=row["state"],
-        timings=loads(row["timings_json"]),
+        timings=loads_figures(row["timings_json"]),
         stop_type=row["stop_type"],
         stopping_word=row["stopping_word"],
         truncated=bool(row["truncated"]),
         tokens_cached=row["tokens_cached"],
         ttft_ms=row["ttft_ms"],
-        settings=loads(row["settings_json"]),
+        settings=loads_figures(row["settings_json"]),
         error=row["error"],
         reasoning=row["reasoning"],
         probs=loads(row["probs_json"]),

@@ -258,3 +258,65 @@ def test_start_up_purges_only_sessions_in_the_trash_longer_than_trash_days(tmp_p
     finally:
         conn.close()
     assert rows == {recent_id: 1, kept_id: 0}
+
+
+# -- item 12: a full disk during an import -------------------------------------------------------
+
+
+def test_a_full_disk_during_import_imports_nothing_and_a_retry_imports_each_session_once(tmp_path: Path) -> None:
+    from llama_tui.store import StoreWriteError
+    from llama_tui.transfer import import_any
+
+    bundle = {
+        "schema": "llama-tui/session",
+        "version": 1,
+        "sessions": [
+            {"title": f"s{i}", "messages": [{"id": 1, "role": "user", "content": f"{i} " + "x" * 2000}]}
+            for i in range(300)
+        ],
+    }
+    path = tmp_path / "data" / "sessions.sqlite3"
+    with Store.open(path) as store:
+        assert store._conn is not None
+        # Injected: the disk fills up part of the way through (room for a few dozen sessions).
+        pages = store._conn.execute("PRAGMA page_count").fetchone()[0]
+        store._conn.execute(f"PRAGMA max_page_count = {pages + 40}")
+        with pytest.raises(StoreWriteError, match="the disk is full"):
+            import_any(store, bundle)
+        assert store.list_sessions() == []  # all or nothing: no half import to hunt down
+        store._conn.execute("PRAGMA max_page_count = 1073741823")
+        ids = import_any(store, bundle)  # simply run again
+        assert len(ids) == 300
+        assert sorted(s.title for s in store.list_sessions()) == sorted(f"s{i}" for i in range(300))
+    assert integrity(path) == "ok"
+
+
+# -- item 5: a session stored with hostile numbers (by an older version) opens -------------------
+
+
+async def test_a_stored_session_with_nan_and_huge_timings_opens_in_the_app(make_app, tmp_path: Path) -> None:
+    from tests.harness.app import wait_for
+    from tests.harness.fault_server import FaultServer
+    from tests.harness.faults import Notes, ready, views
+
+    path = tmp_path / "data" / "sessions.sqlite3"
+    (sid,) = _fill(path, 1)
+    conn = sqlite3.connect(path)
+    # What an older llama-tui's import stored: NaN, Infinity and a 400-digit count in the timings.
+    conn.execute(
+        "UPDATE messages SET timings_json = ?, stop_type = 'eos' WHERE role = 'assistant'",
+        ('{"predicted_n": NaN, "predicted_per_second": Infinity, "prompt_n": 1' + "0" * 400 + ', "cache_n": 1e999}',),
+    )
+    conn.commit()
+    conn.close()
+    store = Store.open(path)
+    async with FaultServer() as fs:
+        app = make_app(fs.url, store=store, default_template="chatml")
+        notes = Notes(app)
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await ready(pilot)
+            assert screen.session.id == sid
+            await wait_for(pilot, lambda: len(views(screen)) == 2)
+            assert views(screen)[-1].message.content == "answer 0"
+            assert notes.errors() == []
+    store.close()
