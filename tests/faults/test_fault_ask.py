@@ -136,3 +136,22 @@ async def _ret(response: web.StreamResponse) -> web.StreamResponse:
 
 
 _ = event
+
+
+# -- item 13: a key that `ps` cannot show ---------------------------------------------------------
+
+
+async def test_api_key_file_keeps_the_key_off_the_command_line(llama_server_auth, tmp_path) -> None:
+    from tests.harness.fixtures import API_KEY
+
+    key_file = tmp_path / "key"
+    key_file.write_text(API_KEY + "\n")
+    with_file = await run_cli("ask", "--health", "--server", llama_server_auth.url, "--api-key-file", str(key_file))
+    without = await run_cli("ask", "--health", "--server", llama_server_auth.url)
+    missing = await run_cli(
+        "ask", "--health", "--server", llama_server_auth.url, "--api-key-file", str(tmp_path / "no")
+    )
+    assert with_file.returncode == 0, with_file.err
+    assert without.returncode == 4 and "Invalid API Key" in without.err
+    assert missing.returncode == 2 and "--api-key-file" in missing.err and "Traceback" not in missing.err
+    assert API_KEY not in with_file.out + with_file.err
