@@ -372,7 +372,7 @@ class LlamaCppClient:
                 except (TimeoutError, aiohttp.SocketTimeoutError) as e:
                     raise ReadTimeout(f"llama-server sent nothing for {self.read_timeout:g}s (read timeout)") from e
                 except aiohttp.ClientError as e:
-                    raise StreamCutOff(f"the connection to llama-server broke mid-answer: {plain_reason(e)}") from e
+                    raise StreamCutOff(f"connection to llama-server lost mid-stream: {plain_reason(e)}") from e
                 if received < 512:
                     head += chunk[: 512 - received]
                     if received == 0 and chunk.lstrip()[:1] == b"<":

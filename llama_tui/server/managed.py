@@ -211,10 +211,9 @@ class ManagedServer:
         stream = proc.stdout
         assert stream is not None
         pending = b""
-        try:
-            size = os.fstat(log.fileno()).st_size
-        except OSError:
-            size = 0
+        # Bytes this run wrote to the current file: start() already rotated an old file that was
+        # too big, so each file stays within about twice max_log_bytes.
+        size = 0
         try:
             while True:
                 try:
