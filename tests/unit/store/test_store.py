@@ -20,8 +20,8 @@ from llama_tui.store import (
     StoreTooNew,
     StoreWriteError,
 )
+from llama_tui.store import connection as store_mod  # where the store checks for FTS5
 from llama_tui.store import schema as schema_mod
-from llama_tui.store import store as store_mod
 
 
 class Clock:
@@ -76,7 +76,7 @@ def test_open_creates_dir_and_schema(db_path: Path, store: Store) -> None:
     assert store.recovered_from is None
     conn = store._conn
     assert conn is not None
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 5000
@@ -87,7 +87,7 @@ def test_open_creates_dir_and_schema(db_path: Path, store: Store) -> None:
 
 
 @pytest.mark.parametrize("kind", ["missing", "empty file", "empty database"])
-def test_migrates_from_nothing_to_the_latest(db_path: Path, kind: str) -> None:
+def test_migrates_from_nothing_to_the_current_version(db_path: Path, kind: str) -> None:
     db_path.parent.mkdir(parents=True)
     if kind == "empty file":
         db_path.write_bytes(b"")
@@ -104,7 +104,7 @@ def test_migrates_from_nothing_to_the_latest(db_path: Path, kind: str) -> None:
 
 def test_failed_migration_rolls_back_and_later_ones_apply(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     Store.open(db_path).close()
-    current = len(schema_mod.MIGRATIONS)
+    current = SCHEMA_VERSION
     bad = (*schema_mod.MIGRATIONS, ("CREATE TABLE extra (x)", "THIS IS NOT SQL"))
     monkeypatch.setattr(schema_mod, "MIGRATIONS", bad)
     monkeypatch.setattr(schema_mod, "SCHEMA_VERSION", current + 1)
