@@ -57,6 +57,12 @@ CORPUS: tuple[Conversation, ...] = (
         ),
     ),
     Conversation(
+        "unicode spaces at the edges",  # llama-server's trim strips ASCII whitespace only
+        _msgs(
+            (S, "\u2003em space\u00a0"), (U, "\u00a0no-break spaces\u00a0"), (A, "\u3000ideographic\u3000"), (U, "ok")
+        ),
+    ),
+    Conversation(
         "multi-line and markup",
         _msgs(
             (U, "Code:\n```python\nprint('hi')\n```\n\n| a | b |\n|---|---|"),
@@ -68,8 +74,16 @@ CORPUS: tuple[Conversation, ...] = (
     Conversation("empty system message", _msgs((S, ""), (U, "Hi"))),
     Conversation("continue an answer", _msgs((U, "Write a haiku about autumn."), (A, "Autumn moon"))),
     Conversation(
-        "continue with system, trailing space",
-        _msgs((S, "You write poems."), (U, "A poem?"), (A, "Roses are red,"), (U, "Another."), (A, "Violets ")),
+        "continue with system, spaces around",
+        _msgs((S, "You write poems."), (U, "A poem?"), (A, "Roses are red,"), (U, "Another."), (A, "  Violets ")),
     ),
     Conversation("continue an empty answer", _msgs((U, "Start."), (A, ""))),
+    Conversation(
+        "continue after reasoning",
+        (*_msgs((U, "Why?")), {"role": A, "content": "Because", "reasoning_content": "Think it over."}),
+    ),
+    Conversation(
+        "continue the reasoning",
+        (*_msgs((U, "Why?")), {"role": A, "content": "", "reasoning_content": "Let me think"}),
+    ),
 )
