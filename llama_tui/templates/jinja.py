@@ -43,7 +43,7 @@ from .base import (
     strip_bos,
     to_turns,
 )
-from .family import THINKING, trim
+from .family import ASCII_SPACE, THINKING, trim
 
 MAX_TEMPLATE_BYTES = 1_000_000  # the largest official template is 17 kB
 
@@ -77,10 +77,23 @@ class _GenerationTag(Extension):
         return nodes.Scope(body, lineno=lineno)
 
 
+class _Environment(ImmutableSandboxedEnvironment):
+    """The sandbox, with ``text.strip()``/``lstrip()``/``rstrip()`` stripping ASCII whitespace only, as in
+    llama-server's Jinja (Python's str methods would strip a no-break space too)."""
+
+    def call(self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        owner = getattr(__obj, "__self__", None)
+        if type(owner) is str and not args and not kwargs and getattr(__obj, "__name__", "") in _STRIPS:
+            return getattr(owner, __obj.__name__)(ASCII_SPACE)
+        return super().call(__context, __obj, *args, **kwargs)
+
+
+_STRIPS = ("strip", "lstrip", "rstrip")
+_TRIMS_CONTENT = "You have access to the following functions in JSONSchema format"
+
+
 def _environment() -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(
-        trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.loopcontrols", _GenerationTag]
-    )
+    env = _Environment(trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.loopcontrols", _GenerationTag])
     env.filters["tojson"] = _tojson
     env.filters["trim"] = lambda value, chars=None: str(value).strip(chars) if chars else trim(str(value))
     env.filters["from_json"] = json.loads
@@ -125,7 +138,7 @@ class JinjaTemplate:
     """A Jinja chat template rendered locally (implements `ChatTemplate`).
 
     ``bos_token``/``eos_token`` are the model's (the /props values); ``bos`` is the BOS text render()
-    leaves off the start, as llama-server does for a model that adds BOS itself."""
+    leaves off the start when the template writes it, as llama-server does for a model that adds BOS."""
 
     def __init__(
         self,
@@ -175,13 +188,16 @@ class JinjaTemplate:
         else:
             history, last, open_reasoning = split_continue(turns, continue_final)
             text = self._continue(history, last, open_reasoning, thinking)
-        return strip_bos(text, self.bos, include_bos)
+        # include_bos: the template's text as it is (with the BOS text only if the template writes it).
+        return text if include_bos else strip_bos(text, self.bos, False)
 
     # -- rendering ------------------------------------------------------------------------------------
 
     def _render(self, turns: list[ChatTurn], gen: bool, thinking: bool, kwargs: Mapping[str, Any] = {}) -> str:
         if not self.supports_system and turns and turns[0].role == "system":
             turns = _join_system(turns)
+        if _TRIMS_CONTENT in self.source:  # llama-server trims StepFun's messages (whitespace sends it looping)
+            turns = [ChatTurn(t.role, trim(t.content), trim(t.reasoning)) for t in turns]
         today = datetime.date.today()
         context: dict[str, Any] = {
             "messages": [_message(t) for t in turns],
@@ -258,8 +274,8 @@ class JinjaTemplate:
         n = 0
         while n < min(len(header), i_r) and header[n] == answer[n]:
             n += 1
-        if answer.rfind("<", 0, n) > answer.rfind(">", 0, n):
-            n = answer.rfind("<", 0, n)  # never start inside a tag ("<think>" vs "</think>")
+        if n < i_r and answer[n] != "<" and answer.rfind("<", 0, n) >= 0:
+            n = answer.rfind("<", 0, n)  # start at a tag ("<think>" vs "</think>", "<|channel|>analysis")
         start = answer[n:i_r]
         if not start:  # ...unless an earlier answer has an empty block too: the last tag before the reasoning
             start = answer[max(answer.rfind("<", 0, i_r), 0) : i_r]

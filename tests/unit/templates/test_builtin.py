@@ -216,9 +216,12 @@ def test_history_answers_keep_end_of_turn() -> None:
 
 
 def test_no_generation_prompt() -> None:
-    assert get_template("chatml").render(NO_SYSTEM[:1], add_generation_prompt=False) == "<|im_start|>user\nHi<|im_end|>\n"
     assert (
-        get_template("gemma").render(NO_SYSTEM[:1], add_generation_prompt=False) == "<start_of_turn>user\nHi<end_of_turn>\n"
+        get_template("chatml").render(NO_SYSTEM[:1], add_generation_prompt=False) == "<|im_start|>user\nHi<|im_end|>\n"
+    )
+    assert (
+        get_template("gemma").render(NO_SYSTEM[:1], add_generation_prompt=False)
+        == "<start_of_turn>user\nHi<end_of_turn>\n"
     )
 
 
@@ -232,7 +235,9 @@ def test_trimming_formats_strip_content() -> None:
     # Llama-2 strips the first turn as a whole, so the system text keeps its inner spaces.
     assert get_template("llama2").render(conv) == "[INST] <<SYS>>\n sys \n\n<</SYS>>\n\n  hi [/INST]"
     # Gemma 3 trims the user text but not the folded system text.
-    assert get_template("gemma").render(conv) == "<start_of_turn>user\n sys \n\n\nhi<end_of_turn>\n<start_of_turn>model\n"
+    assert (
+        get_template("gemma").render(conv) == "<start_of_turn>user\n sys \n\n\nhi<end_of_turn>\n<start_of_turn>model\n"
+    )
     # ChatML does not trim.
     assert "<|im_start|>user\n  hi  \n<|im_end|>" in get_template("chatml").render(conv)
 
