@@ -21,10 +21,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .base import (
     SERVER_TEMPLATE,
+    ChatTemplate,
     ChatTurn,
     Continue,
     TemplateError,
@@ -214,17 +216,24 @@ _CUSTOM_TEXT_KEYS = (
 )
 
 
-def custom_template(name: str, spec: Mapping[str, Any]) -> PromptTemplate:
-    """A user template from a TOML table of per-role prefixes and suffixes.
+_JINJA_KEYS = ("jinja", "description", "bos_token", "eos_token", "stops")
 
-    Keys: system_prefix, system_suffix, user_prefix, user_suffix, assistant_prefix,
+
+def custom_template(name: str, spec: Mapping[str, Any], base_dir: Path | None = None) -> ChatTemplate:
+    """A user template from a TOML table: per-role prefixes and suffixes, or a Jinja chat template file.
+
+    Prefix/suffix keys: system_prefix, system_suffix, user_prefix, user_suffix, assistant_prefix,
     assistant_suffix, bos and description (strings, default ""), stops (list of strings).
+    Jinja keys: jinja (the .jinja file; a relative path is taken from `base_dir`, the config's folder),
+    bos_token and eos_token (the model's, default ""), description, stops (default: the eos_token).
     """
     where = f"template {name!r}"
     if not isinstance(name, str) or not name.strip():
         raise TemplateError("a template needs a non-empty name")
     if name == SERVER_TEMPLATE:
         raise TemplateError(f"{where}: the name {SERVER_TEMPLATE!r} is reserved for the server's own template")
+    if "jinja" in spec:
+        return _jinja_template(name, spec, base_dir)
     allowed = (*_CUSTOM_TEXT_KEYS, "stops")
     for key in spec:
         if key not in allowed:
@@ -235,14 +244,12 @@ def custom_template(name: str, spec: Mapping[str, Any]) -> PromptTemplate:
         if not isinstance(value, str):
             raise TemplateError(f"{where}: {key!r} must be a string, not {type(value).__name__}")
         text[key] = value
-    stops = spec.get("stops", [])
-    if not isinstance(stops, list | tuple) or not all(isinstance(s, str) for s in stops):
-        raise TemplateError(f"{where}: 'stops' must be a list of strings")
+    stops = _stops(spec, where)
     return PromptTemplate(
         name=name,
         description=text["description"] or f"User template {name!r}",
         bos=text["bos"],
-        stops=tuple(s for s in stops if s),
+        stops=stops,
         system_prefix=text["system_prefix"],
         system_suffix=text["system_suffix"],
         user_prefix=text["user_prefix"],
@@ -250,3 +257,41 @@ def custom_template(name: str, spec: Mapping[str, Any]) -> PromptTemplate:
         assistant_prefix=text["assistant_prefix"],
         assistant_suffix=text["assistant_suffix"],
     )
+
+
+def _stops(spec: Mapping[str, Any], where: str) -> tuple[str, ...]:
+    stops = spec.get("stops", [])
+    if not isinstance(stops, list | tuple) or not all(isinstance(s, str) for s in stops):
+        raise TemplateError(f"{where}: 'stops' must be a list of strings")
+    return tuple(s for s in stops if s)
+
+
+def _jinja_template(name: str, spec: Mapping[str, Any], base_dir: Path | None) -> ChatTemplate:
+    from .jinja import JinjaTemplate, load_jinja_file  # jinja2 is imported only when a config uses it
+
+    where = f"template {name!r}"
+    for key in spec:
+        if key not in _JINJA_KEYS:
+            raise TemplateError(f"{where}: {key!r} cannot go with 'jinja'; allowed keys are: {', '.join(_JINJA_KEYS)}")
+    text: dict[str, str] = {}
+    for key in ("jinja", "description", "bos_token", "eos_token"):
+        value = spec.get(key, "")
+        if not isinstance(value, str):
+            raise TemplateError(f"{where}: {key!r} must be a string, not {type(value).__name__}")
+        text[key] = value
+    if not text["jinja"].strip():
+        raise TemplateError(f"{where}: 'jinja' must name a .jinja file")
+    path = Path(text["jinja"]).expanduser()
+    if not path.is_absolute() and base_dir is not None:
+        path = base_dir / path
+    try:
+        return JinjaTemplate(
+            name,
+            load_jinja_file(path),
+            bos_token=text["bos_token"],
+            eos_token=text["eos_token"],
+            description=text["description"] or f"User Jinja template {name!r} ({path})",
+            stops=_stops(spec, where) if "stops" in spec else None,
+        )
+    except TemplateError as exc:
+        raise TemplateError(f"{where}: {exc}") from None
