@@ -31,7 +31,7 @@ from ..reasoning import (
     resend_policy,
     start_for,
 )
-from ..templates import SERVER_TEMPLATE, TemplateError, UnknownTemplate, get_template
+from ..templates import SERVER_TEMPLATE, TemplateError, UnknownTemplate, canonical_name, get_template
 from .connection import ServerConnection
 
 # Always on: the prompt-progress bar needs return_progress; cache_prompt keeps the KV cache warm.
@@ -81,7 +81,7 @@ class CompletionRequest:
 def template_family(session: Session) -> str | None:
     """The template family the session's reasoning format is looked up by (None: the model's
     own template, whose format is read from the rendered prompt)."""
-    return None if session.template == SERVER_TEMPLATE else session.template
+    return None if session.template == SERVER_TEMPLATE else canonical_name(session.template)
 
 
 def build_history(session: Session, path: Sequence[ChatMessage]) -> list[ChatMessage]:
@@ -182,7 +182,10 @@ async def render_prompt(
             prompt = prompt[len(bos) :]
         return RenderedPrompt(prompt)
     tpl = get_template(template, custom_templates)
-    return RenderedPrompt(tpl.render(messages, continue_final=continue_final), tuple(tpl.stops))
+    # A session keeps the options it was given; only those this template has are used.
+    known = {option.name for option in tpl.options}
+    chosen = {name: value for name, value in (options or {}).items() if name in known}
+    return RenderedPrompt(tpl.render(messages, continue_final=continue_final, options=chosen), tuple(tpl.stops))
 
 
 class PromptError(LlamaError):

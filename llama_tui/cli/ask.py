@@ -55,11 +55,17 @@ def run_ask(args: argparse.Namespace) -> int:
             return EXIT_USAGE
         prompt = sys.stdin.read()
     template = args.template or getattr(config, "default_template", "server")
-    from ..templates import UnknownTemplate, get_template, template_names
+    from ..paths import config_path
+    from ..templates import TemplateError, UnknownTemplate, get_template, template_names
 
+    try:
+        custom = custom_templates(config, config_path(args.config).parent)
+    except TemplateError as e:
+        print(f"llama-tui ask: {config_path(args.config)}: {e}", file=sys.stderr)
+        return EXIT_USAGE
     if template != "server":
         try:
-            get_template(template, custom_templates(config))
+            get_template(template, custom)
         except UnknownTemplate:
             print(
                 f"llama-tui ask: unknown template {template!r}; choose from {', '.join(template_names())}",
@@ -75,7 +81,7 @@ def run_ask(args: argparse.Namespace) -> int:
     try:
         if args.health:
             return asyncio.run(_health(client))
-        return asyncio.run(_ask(client, prompt, template, args, custom_templates(config)))
+        return asyncio.run(_ask(client, prompt, template, args, custom))
     except KeyboardInterrupt:
         print("\nllama-tui ask: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ..config import Config
     from ..store import Store
-    from ..templates import PromptTemplate
+    from ..templates import ChatTemplate
 
 
 def resolve_server(args: argparse.Namespace) -> tuple[str, str | None, Config]:
@@ -40,11 +40,13 @@ def read_key_file(path: Path | None) -> str | None:
     return key
 
 
-def custom_templates(config: Any) -> dict[str, PromptTemplate]:
-    """The user templates of the config ([templates.NAME]); TemplateError names a bad one."""
+def custom_templates(config: Any, base_dir: Path | None = None) -> dict[str, ChatTemplate]:
+    """The user templates of the config ([templates.NAME]); TemplateError names a bad one. A Jinja
+    template's relative path is taken from `base_dir` (the config file's folder)."""
     from ..templates import custom_template
 
-    return {name: custom_template(name, spec) for name, spec in (getattr(config, "templates", None) or {}).items()}
+    tables = getattr(config, "templates", None) or {}
+    return {name: custom_template(name, spec, base_dir) for name, spec in tables.items()}
 
 
 def find_session(store: Store, ref: str) -> int | None:

@@ -25,7 +25,7 @@ def run_tui(args: argparse.Namespace) -> int:
         print(f"llama-tui: {e}\nFix the file (it was not changed), or start with --config OTHER.toml.", file=sys.stderr)
         return 2
     try:
-        custom: dict[str, Any] = dict(custom_templates(config))
+        custom: dict[str, Any] = dict(custom_templates(config, config_path(args.config).parent))
     except TemplateError as e:
         print(f"llama-tui: {config_path(args.config)}: {e}", file=sys.stderr)
         return 2
