@@ -89,7 +89,10 @@ def build_commands(work: Path, *, python: str = sys.executable, jobs: int | None
         Command("configuring (cmake)", ("cmake", "-S", str(src), "-B", str(work / "build"), *CMAKE_FLAGS)),
         Command(
             "compiling llama-server",
-            ("cmake", "--build", str(work / "build"), "--target", "llama-server", "--config", "Release", "-j", str(jobs)),
+            (
+                "cmake", "--build", str(work / "build"), "--target", "llama-server",
+                "--config", "Release", "-j", str(jobs),
+            ),
         ),
     ]  # fmt: skip
 
