@@ -11,6 +11,7 @@ from textual.message import Message
 
 from ..chat.discovery import find_server
 from ..demo import SETTINGS, SYSTEM_PROMPT, TEMPLATE, DemoReady, DemoSetup
+from ..domain import SamplingSettings
 from ..server import ManagedServer, ManagedServerError
 from ..server_state import ServerState
 from .demo_setup import DemoSetupScreen
@@ -62,7 +63,7 @@ class ServerFinder:
 
     def offer_first_run(self) -> None:
         setup = DemoSetup(self.screen.services.config)
-        summary = " ".join(setup.inspect().describe())
+        summary = "\n".join(setup.inspect().describe())
         first_run = FirstRunScreen(self.looked_at or self.screen.services.connection.url, summary)
         self.screen.app.push_screen(first_run, self._chosen)
 
@@ -117,12 +118,16 @@ class ServerFinder:
     async def _demo_session(self) -> None:
         """A new session set up for the demo model: the Gemma format, a short instruction."""
         screen = self.screen
-        session = screen.sessions.create(TEMPLATE, SETTINGS, None)
+        session, conversation = screen.session, screen.conversation
+        if session is None or session.id is None or conversation is None or conversation.path() or session.title:
+            session = screen.sessions.create(TEMPLATE, SETTINGS, None)  # keep what the user has
+        session.template = TEMPLATE
+        session.settings = SamplingSettings.from_dict(dict(SETTINGS))
         session.system_prompt = SYSTEM_PROMPT
-        session.title = "Try it now: Gemma 3 270M"
+        session.server = None
         if session.id is not None:
             screen.sessions.save(session)
-            screen.sessions.rename(session, session.title)
+            screen.sessions.rename(session, "Try it now: Gemma 3 270M")
         await screen.show_session(session)
         screen.refresh_sessions()
         screen.composer().focus()
