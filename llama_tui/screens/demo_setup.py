@@ -10,7 +10,7 @@ from typing import ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.timer import Timer
@@ -27,16 +27,16 @@ class DemoSetupScreen(ModalScreen[DemoReady | None]):
         align: center middle;
         & > #dialog {
             width: 100; max-width: 95%; height: auto; max-height: 95%;
-            padding: 1 2; border: thick $success 60%; background: $surface;
+            padding: 0 2; border: thick $success 60%; background: $surface;
         }
         & .title { text-style: bold; margin-bottom: 1; }
         & .hint { color: $text-muted; }
-        & #terms { height: 16; border: round $primary 40%; margin: 1 0; }
-        & #buttons { height: auto; align-horizontal: right; margin-top: 1; }
+        & #terms { height: 12; border: round $primary 40%; }
+        & #buttons { height: auto; align-horizontal: right; }
         & #buttons > Button { margin-left: 2; }
         & .part { margin-top: 1; }
         & #log { height: 12; border: round $primary 40%; display: none; }
-        & #error { color: $error; margin-top: 1; height: auto; }
+        & #error { color: $error; margin-top: 1; height: auto; display: none; }
     }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -56,7 +56,7 @@ class DemoSetupScreen(ModalScreen[DemoReady | None]):
         self._log_shown = 0
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="dialog"):
+        with VerticalScroll(id="dialog"):  # a short terminal scrolls to the focused button
             yield Static(Content("Try it now: Gemma 3 270M on a llama-server of its own"), classes="title")
             yield Static(Content(neutralize("\n".join(f"• {line}" for line in self.plan.describe()))), id="plan")
             yield Static(Content(""), id="note", classes="hint")
@@ -170,7 +170,9 @@ class DemoSetupScreen(ModalScreen[DemoReady | None]):
     def _fail(self, message: str) -> None:
         self.stage = "failed"
         self.error = message
-        self.query_one("#error", Static).update(Content(neutralize(message)))
+        error = self.query_one("#error", Static)
+        error.update(Content(neutralize(message)))
+        error.display = True
         self.query_one("#go").display = False
         cancel = self.query_one("#cancel", Button)
         cancel.label = Content("Close")
