@@ -52,9 +52,10 @@ def run_ask(args: argparse.Namespace) -> int:
             return EXIT_USAGE
     if getattr(args, "demo", False):
         return _ask_demo(args, prompt, config, key)
-    try:
-        if should_discover(config, args.server):
-            found = asyncio.run(_discover(config, key))
+
+    async def main(url: str, key: str | None) -> int:
+        if should_discover(config, args.server):  # in the same event loop as the request
+            found = await _discover(config, key)
             if found is None:
                 return EXIT_UNREACHABLE
             url, key = found.url, found.candidate.api_key
@@ -65,8 +66,11 @@ def run_ask(args: argparse.Namespace) -> int:
             read_timeout=getattr(config, "read_timeout", 300.0),
         )
         if args.health:
-            return asyncio.run(_health(client))
-        return asyncio.run(_ask(client, prompt, template, args, custom_templates(config)))
+            return await _health(client)
+        return await _ask(client, prompt, template, args, custom_templates(config))
+
+    try:
+        return asyncio.run(main(url, key))
     except KeyboardInterrupt:
         print("\nllama-tui ask: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
