@@ -136,3 +136,19 @@ async def test_demo_shows_the_licence_before_any_download_and_escape_fetches_not
         await wait_for(pilot, lambda: isinstance(app.screen, FirstRunScreen))  # back to the choices
     assert not (root / "models").exists()
     assert app.managed_server is None
+
+
+async def test_demo_without_a_toolchain_says_what_to_install(
+    make_app, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LLAMA_TUI_DEMO_CACHE", str(tmp_path / "demo"))
+    monkeypatch.setenv("PATH", str(tmp_path / "no-bin"))  # no llama-server, no cmake, no compiler
+    app = make_app(closed_url(), demo=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, DemoSetupScreen) and app.screen.error is not None)
+        demo = app.screen
+        assert "needs cmake" in static_text(demo, "#error") and "apt install build-essential cmake" in demo.error
+        assert not demo.query_one("#go", Button).display
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, FirstRunScreen))
+    assert not (tmp_path / "demo").exists()
