@@ -34,7 +34,7 @@ from .terms import Terms
 DEMO_CACHE_ENV = "LLAMA_TUI_DEMO_CACHE"
 # Gemma 3 270M is a base model: the Gemma turn format and a short instruction keep it on topic as
 # far as a 270M model goes, and n_predict bounds its rambling.
-TEMPLATE = "gemma"
+TEMPLATE = "gemma3"  # Gemma 3 turn format (also known as "gemma")
 SYSTEM_PROMPT = "You are a helpful assistant. Answer briefly."
 SETTINGS: dict[str, Any] = {"n_predict": 256, "repeat_penalty": 1.1}
 CONTEXT = 8192
