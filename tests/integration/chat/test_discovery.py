@@ -82,7 +82,7 @@ def test_a_server_still_loading_its_model_counts(llama_server_bin, tmp_path) -> 
     """The real Gemma 3 270M takes seconds to load; /health says 503 meanwhile."""
     from llama_tui.demo import server_args
     from llama_tui.server import ManagedServer
-    from tests.harness.first_run import gemma_model
+    from tests.harness.assets import gemma_model
 
     server = ManagedServer(gemma_model(), binary=llama_server_bin, args=server_args(), log_path=tmp_path / "log")
     server.start()
