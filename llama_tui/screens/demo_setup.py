@@ -195,5 +195,5 @@ class DemoSetupScreen(ModalScreen[DemoReady | None]):
     def action_cancel(self) -> None:
         if self._worker is not None and self._worker.is_running:
             self._worker.cancel()  # stops pip or cmake; half-done files are removed
-            self.notify("Cancelled: nothing half-done is kept.", markup=False)
+            self.notify("Cancelled. Whole downloads are kept for next time; nothing half-done is.", markup=False)
         self.dismiss(None)
