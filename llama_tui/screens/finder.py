@@ -64,7 +64,8 @@ class ServerFinder:
     def offer_first_run(self) -> None:
         setup = DemoSetup(self.screen.services.config)
         summary = "\n".join(setup.inspect().describe())
-        first_run = FirstRunScreen(self.looked_at or self.screen.services.connection.url, summary)
+        url = self.screen.services.connection.url
+        first_run = FirstRunScreen(self.looked_at or url, summary, url)
         self.screen.app.push_screen(first_run, self._chosen)
 
     async def _chosen(self, choice: FirstRunChoice | None) -> None:

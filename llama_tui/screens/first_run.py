@@ -42,14 +42,21 @@ FirstRunChoice = ConnectTo | StartModel | TryDemo
 
 def normalise_url(text: str) -> str | None:
     """A base URL from what was typed ("localhost:8080" gets http://); None if it cannot be one."""
-    text = text.strip().rstrip("/")
-    if not text:
+    from urllib.parse import urlsplit
+
+    text = text.strip()
+    if not text or any(c.isspace() for c in text):
         return None
     if "://" not in text:
         text = "http://" + text
-    if not text.startswith(("http://", "https://")) or len(text.split("://", 1)[1]) == 0 or " " in text:
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
         return None
-    return text
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return text.rstrip("/")
 
 
 class FirstRunScreen(ModalScreen[FirstRunChoice | None]):
@@ -72,9 +79,10 @@ class FirstRunScreen(ModalScreen[FirstRunChoice | None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Close", show=False)]
     AUTO_FOCUS = "#url"
 
-    def __init__(self, looked_at: str, demo_summary: str) -> None:
+    def __init__(self, looked_at: str, demo_summary: str, watching: str = "http://127.0.0.1:8080") -> None:
         super().__init__()
         self.looked_at = looked_at
+        self.watching = watching  # the URL the app goes on polling if this is closed
         self.demo_summary = demo_summary
         self.url_ok: str | None = None  # the URL that last answered /health
 
@@ -98,7 +106,9 @@ class FirstRunScreen(ModalScreen[FirstRunChoice | None]):
             yield Static(Content(neutralize(self.demo_summary)), classes="hint")
             with Horizontal(classes="row"):
                 yield Button(Content("Try it now…"), id="demo", variant="success")
-            yield Static(Content("Esc closes this; the status bar shows when a server answers."), classes="hint")
+            yield Static(
+                Content(neutralize(f"Esc closes this; the status bar keeps watching {self.watching}.")), classes="hint"
+            )
 
     # -- 1. a URL, checked live ------------------------------------------------------------------
 
