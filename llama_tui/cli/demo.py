@@ -46,7 +46,7 @@ def demo_ready(
     setup = DemoSetup(config, root)
     plan = setup.inspect()
     if plan.ready:
-        return asyncio.run(setup.prepare(None, _progress_printer(err)))
+        return asyncio.run(setup.prepare(None, lambda part, label, fraction: None))
     print("llama-tui --demo (try it now):", file=err)
     for line in plan.describe():
         print(f"  {line}", file=err)
@@ -59,15 +59,20 @@ def demo_ready(
         if not _confirm("Do you agree to these terms?", yes=yes, err=err, stdin=stdin):
             raise DemoRefused("the model was not downloaded")
     print(f"(the whole log: {setup.log_path})", file=err)
-    return asyncio.run(setup.prepare(terms, _progress_printer(err)))
+    try:
+        return asyncio.run(setup.prepare(terms, _progress_printer(err)))
+    finally:
+        if err.isatty():
+            print(file=err)  # end the line the progress was redrawn on
 
 
 def _show_terms(terms: Terms, setup: DemoSetup, err: TextIO) -> None:
     from ..demo.terms import TERMS_URL
 
+    saved = setup.save_terms(terms)
     print(f"\nThe model comes with licence terms ({terms.package}):\n{terms.summary}\n", file=err)
     head = "\n".join(terms.text.splitlines()[:12])
-    print(f"{head}\n[...] the full terms: {TERMS_URL} (kept with the model in {setup.root / 'models'})\n", file=err)
+    print(f"{head}\n[...] the full terms: {saved} (online: {TERMS_URL})\n", file=err)
 
 
 def _progress_printer(err: TextIO) -> Callable[[str, str, float | None], None]:

@@ -151,6 +151,13 @@ class DemoSetup:
             return built, "cache"
         return None, ""
 
+    def save_terms(self, terms: Terms) -> Path:
+        """Write the terms as text into the cache (to read in full before agreeing)."""
+        path = model.terms_path(self.root)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(terms.as_text(), encoding="utf-8")
+        return path
+
     def cached_terms(self) -> str | None:
         return model.cached_terms(self.root)
 
