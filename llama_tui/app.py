@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -26,10 +27,23 @@ from .store import Store
 from .widgets.terminal_guard import ControlCharFilter
 
 
-def _alt_digits_as_keys() -> None:
-    """Let alt+1..9 reach the app as keys. Textual maps ESC+digit (what xterm-style terminals and
-    tmux send for Alt+digit) to macOS Option characters such as "™", so alt+digit bindings could
-    never fire there. Removing those entries makes the parser report alt+digit instead."""
+@dataclass(frozen=True)
+class _KeyName:
+    """Stands in for a `Keys` member in Textual's sequence table (the parser reads `.value`)."""
+
+    value: str
+
+
+def _patch_key_table() -> None:
+    """Two gaps in Textual's table of terminal sequences (a private module, hence the care):
+
+    - alt+1..9: Textual maps ESC+digit (what xterm-style terminals and tmux send for Alt+digit)
+      to macOS Option characters such as "™", so alt+digit bindings could never fire there.
+      Removing those entries makes the parser report alt+digit instead.
+    - alt+enter: ESC+CR is not in the table, so the parser re-issues it as a plain "enter" (it
+      drops the alt of keys it maps by name) and alt+enter *sent* the message in tmux. Mapped to
+      "alt+enter", it reaches the composer as the new-line key it is documented to be.
+    """
     try:
         from textual import _ansi_sequences
     except ImportError:  # a later Textual without that private table: nothing to undo
@@ -37,9 +51,10 @@ def _alt_digits_as_keys() -> None:
     table = cast("dict[str, object]", _ansi_sequences.ANSI_SEQUENCES_KEYS)  # a plain dict at run time
     for digit in "0123456789":
         table.pop("\x1b" + digit, None)
+    table.setdefault("\x1b\r", (_KeyName("alt+enter"),))
 
 
-_alt_digits_as_keys()
+_patch_key_table()
 
 
 class LlamaTui(App[None]):

@@ -84,26 +84,28 @@ class Answering:
 
     # -- sending ---------------------------------------------------------------------------------
 
-    async def send(self, text: str) -> None:
+    async def send(self, text: str) -> bool:
+        """Send the composer's text (the composer already gave it up). False when it was not
+        sent: the caller gives it back to the composer."""
         screen = self.screen
         conversation = screen.conversation
         if conversation is None or self._busy():
-            return
+            return False
         if screen.server_watch.state is ServerState.AUTH_ERROR:
             screen.notify(
                 "The server refused the API key: set api_key in the config or LLAMA_API_KEY.", severity="error"
             )
-            return
+            return False
         if screen.server_watch.router_mode and not conversation.session.model:
             screen.notify("This server runs in router mode: pick a model for this session first (F7).")
-            return
+            return False
         editing, screen.editing = screen.editing, None
         sent = conversation.send(text, editing=editing)
         if isinstance(sent, Refusal):
             screen.editing = editing
             screen.refuse(sent)
-            return
-        self._clear_composer()
+            return False
+        self._after_send()
         if sent.branched:
             await screen.show_path()
         elif sent.user is not None:
@@ -112,6 +114,7 @@ class Answering:
             prefill, screen.prefill = screen.prefill, ""
             await self._start(conversation.new_answer(sent.path, self.request_params(), prefill=prefill))
         screen.refresh_sessions()
+        return True
 
     async def answer_with_prefill(self, path: list[ChatMessage], prefill: str) -> None:
         """Answer the last user turn of `path` with an answer that starts with `prefill`."""
@@ -120,7 +123,16 @@ class Answering:
             await self._start(conversation.new_answer(path, self.request_params(), prefill=prefill))
 
     def _clear_composer(self) -> None:
+        """Leaving an edit: the composer gets back what it held before."""
         self.screen.composer().set_text(self._draft_before_edit or "")
+        self._draft_before_edit = None
+        self.screen.save_draft_now()
+
+    def _after_send(self) -> None:
+        """The composer emptied itself on Enter; after an edit, the draft it held before comes
+        back, ahead of anything typed since."""
+        if self._draft_before_edit:
+            self.screen.composer().give_back(self._draft_before_edit)
         self._draft_before_edit = None
         self.screen.save_draft_now()
 

@@ -326,7 +326,8 @@ class MainScreen(Screen[None]):
 
     @on(Composer.Submitted)
     async def _submitted(self, event: Composer.Submitted) -> None:
-        await self.answering.send(event.text)
+        if not await self.answering.send(event.text):
+            self.query_one(Composer).give_back(event.text)
 
     @on(MessageView.ActionRequested)
     async def _message_action(self, event: MessageView.ActionRequested) -> None:
