@@ -178,6 +178,12 @@ class SessionSummary:
     message_count: int = 0
 
 
+# What works when a conversation no longer fits the context (regenerating fails the same way).
+CONTEXT_OVERFLOW_ADVICE = (
+    "Fork from an earlier message (alt+↑, then f on it), shorten your message, or start a new session (ctrl+n)."
+)
+
+
 def default_title(text: str, limit: int = 48) -> str:
     """A session title from the first user message: first line, whitespace folded, trimmed."""
     first = " ".join(text.strip().split("\n", 1)[0].split())

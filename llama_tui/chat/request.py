@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..client import LlamaError
+from ..client import LlamaError, Slot
 from ..domain import ChatMessage, SamplingSettings, Session
 from ..reasoning import split_reasoning
 from ..templates import SERVER_TEMPLATE, TemplateError, UnknownTemplate, get_template
@@ -98,6 +98,48 @@ def choose_slot(session_id: int, total_slots: int, busy: frozenset[int] | None =
     return preferred
 
 
+def queue_note(id_slot: int | None, slots: Sequence[Slot]) -> str | None:
+    """What to say while an answer that has not started yet waits: the slot it asked for (or,
+    asking for none, every slot) is busy with another request, e.g. "waiting for a free slot
+    (1/1 busy)". None when nothing says it is queued."""
+    if not slots:
+        return None
+    busy = sum(slot.is_processing for slot in slots)
+    if id_slot is not None:
+        queued = any(slot.id == id_slot and slot.is_processing for slot in slots)
+    else:
+        queued = busy == len(slots)
+    return f"waiting for a free slot ({busy}/{len(slots)} busy)" if queued else None
+
+
+# What llama-server renders with when the GGUF has no chat template (b1-0c1e570): ChatML. As
+# /props reports it, with real line breaks inside the Jinja string literals.
+SERVER_FALLBACK_TEMPLATE = (
+    "{%- for message in messages -%}\n"
+    "  {{- '<|im_start|>' + message.role + '\n' + message.content + '<|im_end|>\n' -}}\n"
+    "{%- endfor -%}\n"
+    "{%- if add_generation_prompt -%}\n"
+    "  {{- '<|im_start|>assistant\n' -}}\n"
+    "{%- endif -%}"
+)
+
+
+def is_server_fallback(chat_template: str) -> bool:
+    """Whether /props' chat_template is the server's ChatML fallback: the model has no template
+    of its own (so nothing tells it where a turn ends)."""
+    return "".join(chat_template.split()) == "".join(SERVER_FALLBACK_TEMPLATE.split())
+
+
+def server_template_stops(prompt: str) -> tuple[str, ...]:
+    """Stop strings for a prompt rendered by the server's template: ChatML's when it is ChatML.
+    A model with a real ChatML template ends its turn with <|im_end|> anyway; one without a
+    template (the server falls back to ChatML) may not know the format and would write turn
+    after turn until n_predict or a full context."""
+    if "<|im_start|>assistant" in prompt:
+        return tuple(get_template("chatml").stops)
+    return ()
+
+
 def template_stops(template: str, custom_templates: Mapping[str, Any] | None = None) -> tuple[str, ...]:
     """The stop strings a template needs (none for the model's own: the server knows its EOS)."""
     if template == SERVER_TEMPLATE:
@@ -150,7 +192,7 @@ async def render_prompt(
         bos = await server.bos_token()
         if bos and prompt.startswith(bos):
             prompt = prompt[len(bos) :]
-        return RenderedPrompt(prompt)
+        return RenderedPrompt(prompt, server_template_stops(prompt))
     tpl = get_template(template, custom_templates)
     return RenderedPrompt(tpl.render(messages, continue_final=continue_final), tuple(tpl.stops))
 
@@ -211,6 +253,8 @@ class RequestBuilder:
     ) -> CompletionRequest:
         """The whole request: the prompt of `path`, then `suffix` (text or token ids) after it."""
         rendered = await self.prompt(session, path, continue_final=continue_final)
+        if rendered.stops:  # the model's own template: its stops are known only now
+            params = {**params, "stop": merge_stops(params.get("stop", []), rendered.stops)}
         prompt: list[int | str] = [rendered.text]
         for part in suffix:
             if isinstance(part, str) and isinstance(prompt[-1], str):

@@ -15,7 +15,7 @@ from textual.worker import Worker
 
 from ..chat.conversation import AnswerPlan, Conversation, Refusal
 from ..chat.generation import Generation, describe_error
-from ..chat.request import CompletionRequest
+from ..chat.request import CompletionRequest, queue_note
 from ..client import ProgressEvent
 from ..domain import ChatMessage
 from ..server_state import ServerState
@@ -34,20 +34,42 @@ _FENCE = re.compile(r"^ {0,3}(?:```|~~~)[^\n]*\n(.*?)^ {0,3}(?:```|~~~)[ \t]*$",
 
 
 class ViewSink:
-    """Puts a generation on screen: text into the message view, progress into its bar."""
+    """Puts a generation on screen: text into the message view, progress into its bar. The first
+    sign of life (progress or text) clears a passing status such as "waiting for a free slot"."""
 
     def __init__(self, answering: Answering, view: MessageView) -> None:
         self.answering = answering
         self.view = view
+        self.started = False  # the server has begun on this answer
+        self.status_shown = False
+
+    def show_status(self, text: str) -> None:
+        if not self.started:
+            self.view.show_status(text)
+            self.status_shown = True
+
+    def _start(self) -> None:
+        self.started = True
+        if self.status_shown:
+            self.status_shown = False
+            self.view.update_footer()
 
     async def on_text(self, text: str) -> None:
+        if not self.started:
+            self._start()
         await self.view.write(text)
 
     def on_progress(self, event: ProgressEvent) -> None:
+        if not self.started:
+            self._start()
         self.view.show_progress(event.fraction)
 
     def on_store_error(self, error: StoreError) -> None:
         self.answering.screen.writes.failed(error)
+
+
+# How often an answer that has not started looks whether it waits behind another request.
+QUEUE_CHECK_INTERVAL = 1.0
 
 
 class Answering:
@@ -99,6 +121,11 @@ class Answering:
         if screen.server_watch.router_mode and not conversation.session.model:
             screen.notify("This server runs in router mode: pick a model for this session first (F7).")
             return False
+        if screen.editing is None:
+            overflow = await screen.refuse_overflow(text)
+            if overflow is not None:
+                screen.notify(overflow, title="Context full", severity="error", timeout=12, markup=False)
+                return False
         editing, screen.editing = screen.editing, None
         sent = conversation.send(text, editing=editing)
         if isinstance(sent, Refusal):
@@ -177,12 +204,15 @@ class Answering:
     ) -> None:
         screen = self.screen
         generation = Generation(screen.services.connection.client, screen.services.store)
+        sink = ViewSink(self, view)
         if screen.server_watch.state is ServerState.SLEEPING:
             screen.notify("Waking the model: the first answer takes a moment.", title="llama-server")
-            view.show_status("waking model…")
+            sink.show_status("waking model…")
         view.start_stream()
+        screen.server_watch.note_activity()
+        queued = asyncio.ensure_future(self._say_if_queued(sink, (answer.settings or {}).get("id_slot")))
         try:
-            result = await generation.run(answer, request, ViewSink(self, view))
+            result = await generation.run(answer, request, sink)
         except asyncio.CancelledError:
             try:
                 stopped = screen.services.store.get_message(answer.id) if answer.id is not None else None
@@ -190,13 +220,28 @@ class Answering:
                 stopped = None
             await view.finish(stopped or answer.replace(content=view.text, state="interrupted"))
             raise
+        finally:
+            queued.cancel()
+            screen.server_watch.note_activity()
+            screen.update_context_meter()  # stopped, failed or complete: the conversation changed
         await view.finish(result.message)
         if not result.saved:
             screen.writes.keep_answer(result.message)
         if result.error is not None:
             screen.notify(describe_error(result.error), title="llama-server", severity="error", markup=False)
             screen.answer_failed(result.error)
-        screen.update_context_meter()
+
+    async def _say_if_queued(self, sink: ViewSink, id_slot: object) -> None:
+        """While the answer has not started, say so if its slot is busy with another request
+        (otherwise "streaming…" with nothing coming looks like a hang)."""
+        watch = self.screen.server_watch
+        slot = id_slot if isinstance(id_slot, int) else None
+        while not sink.started:
+            await asyncio.sleep(QUEUE_CHECK_INTERVAL)
+            await watch.refresh_slots()
+            note = queue_note(slot, watch.slots)
+            if note is not None:
+                sink.show_status(note)
 
     # -- actions on one message ------------------------------------------------------------------
 

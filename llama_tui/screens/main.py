@@ -118,6 +118,9 @@ class MainScreen(Screen[None]):
     def update_context_meter(self) -> None:
         self.server.update_context_meter()
 
+    async def refuse_overflow(self, text: str) -> str | None:
+        return await self.server.refuse_overflow(text)
+
     def answer_failed(self, error: LlamaError) -> None:
         self.server.answer_failed(error)
 
@@ -308,7 +311,11 @@ class MainScreen(Screen[None]):
     def _draft_changed(self) -> None:
         if self._draft_timer is not None:
             self._draft_timer.stop()
-        self._draft_timer = self.set_timer(0.5, self.save_draft_now)
+        self._draft_timer = self.set_timer(0.5, self._composer_paused)
+
+    def _composer_paused(self) -> None:
+        self.save_draft_now()
+        self.update_context_meter()  # the meter counts the unsent text too
 
     def save_draft_now(self) -> None:
         if self._draft_timer is not None:

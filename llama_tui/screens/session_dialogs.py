@@ -166,7 +166,11 @@ class SessionDialogs:
         if not source:
             return
         try:
-            ids = import_any(screen.services.store, read_import_file(Path(source).expanduser()))
+            ids = import_any(
+                screen.services.store,
+                read_import_file(Path(source).expanduser()),
+                default_template=screen.services.config.default_template,
+            )
         except (ImportFormatError, OSError, StoreError) as e:
             screen.notify(f"Import failed: {e}", severity="error", markup=False)
             return

@@ -12,7 +12,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Collapsible, ProgressBar, Static
 
-from ..domain import ChatMessage
+from ..domain import CONTEXT_OVERFLOW_ADVICE, ChatMessage
 from ..format import format_timings
 from ..markdown_chunks import MarkdownChunker
 from ..reasoning import ReasoningSplitter, split_reasoning
@@ -74,7 +74,8 @@ def footer_text(message: ChatMessage) -> str:
         parts.append(RETRY_HINT + ", c continues")
     elif message.state == "error":
         parts.append(f"⚠ error: {one_line(message.error or 'unknown')}")
-        parts.append(RETRY_HINT)
+        if CONTEXT_OVERFLOW_ADVICE not in (message.error or ""):  # retrying would fail the same way
+            parts.append(RETRY_HINT)
     if message.stop_type == "limit" and message.state == "complete":
         if message.truncated:  # the server stopped because the context was full, not n_predict
             parts.append("context full: answer cut off (start a new session or use a larger -c)")
