@@ -6,7 +6,7 @@ the helpers' reach into the screen is written down in one place.
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
 from textual.app import App
@@ -62,7 +62,12 @@ class ScreenHost(Protocol):
         markup: bool = True,
     ) -> None: ...
     def start_worker(
-        self, work: Coroutine[Any, Any, None], group: str, *, exclusive: bool = False, exit_on_error: bool = True
+        self,
+        work: Coroutine[Any, Any, None] | Callable[[], Coroutine[Any, Any, None]],
+        group: str,
+        *,
+        exclusive: bool = False,
+        exit_on_error: bool = True,
     ) -> Worker[None]: ...
     def refuse(self, refusal: Refusal) -> None: ...
 

@@ -8,7 +8,7 @@ export, ...) and `ServerPanel` (status bar, models, servers).
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from textual import on
@@ -101,7 +101,12 @@ class MainScreen(Screen[None]):
         return self.query_one(SettingsPane)
 
     def start_worker(
-        self, work: Coroutine[Any, Any, None], group: str, *, exclusive: bool = False, exit_on_error: bool = True
+        self,
+        work: Coroutine[Any, Any, None] | Callable[[], Coroutine[Any, Any, None]],
+        group: str,
+        *,
+        exclusive: bool = False,
+        exit_on_error: bool = True,
     ) -> Worker[None]:
         return self.run_worker(work, group=group, exclusive=exclusive, exit_on_error=exit_on_error)
 
@@ -297,11 +302,11 @@ class MainScreen(Screen[None]):
             views[-1].scroll_visible(animate=False)
 
     def action_stop(self) -> None:
-        """Esc: stop the answer being generated (what arrived is kept, marked interrupted);
-        otherwise leave an edit, or go back to the composer."""
+        """Esc: stop the answer being generated, wherever the focus is (what arrived is kept,
+        marked interrupted); otherwise leave an edit. Then back to the composer."""
         if self.answering.stop():
-            return
-        if self.answering.cancel_edit():
+            self.notify("Answer stopped; what arrived is kept (c on it continues, r retries).")
+        elif self.answering.cancel_edit():
             self.notify("Edit cancelled.")
         self.query_one(Composer).focus()
 

@@ -148,7 +148,8 @@ class ServerPanel:
     # -- the context meter -----------------------------------------------------------------------
 
     def update_context_meter(self) -> None:
-        self.screen.start_worker(self._update_context_meter(), "context", exclusive=True, exit_on_error=False)
+        # The coroutine function, not a coroutine: a count replaced before it starts is never made.
+        self.screen.start_worker(self._update_context_meter, "context", exclusive=True, exit_on_error=False)
 
     def _pending_text(self) -> str:
         """The composer's unsent text, counted as the next user turn (not while editing: the
