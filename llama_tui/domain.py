@@ -144,6 +144,7 @@ class ChatMessage:
     error: str | None = None  # the server's or client's message when state == "error"
     reasoning: str | None = None  # <think> content, stored but not resent by default
     probs: list[dict[str, Any]] | None = None  # completion_probabilities when n_probs > 0
+    edited_at: float | None = None  # an answer fixed by hand: when (its text is not the model's)
 
     def replace(self, **changes: Any) -> ChatMessage:
         return dataclasses.replace(self, **changes)

@@ -10,7 +10,8 @@ what the screen should show next, or a `Refusal` saying, in words for the user, 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,10 +56,13 @@ NOT_SAVED = Refusal("Could not save your message, so it was not sent; it is stil
 class Conversation:
     """One session's message tree, as the user sees and changes it."""
 
-    def __init__(self, store: Store, session: Session, writes: WriteGuard) -> None:
+    def __init__(
+        self, store: Store, session: Session, writes: WriteGuard, clock: Callable[[], float] = time.time
+    ) -> None:
         self.store = store
         self.session = session
         self.writes = writes
+        self.clock = clock
 
     @property
     def session_id(self) -> int | None:
@@ -98,9 +102,19 @@ class Conversation:
         if editing is not None and editing.id is not None:
             path = path[: next((i for i, m in enumerate(path) if m.id == editing.id), len(path))]
             if editing.role == "assistant":
+                # The text is no longer the model's: what the server measured of the original (its
+                # speed, why it stopped, token probabilities) stays with the original, beside it.
                 edited = self.writes.run(
                     self.store.add_message,
-                    editing.replace(id=None, content=text, state="complete", parent_id=editing.parent_id, error=None),
+                    ChatMessage(
+                        role="assistant",
+                        content=text,
+                        session_id=session.id,
+                        parent_id=editing.parent_id,
+                        settings=editing.settings,
+                        reasoning=editing.reasoning,
+                        edited_at=self.clock(),
+                    ),
                 )
                 if edited is FAILED:
                     return NOT_SAVED

@@ -37,7 +37,7 @@ class Sessions:
         return session if created is FAILED else created
 
     def open(self, session: Session) -> Conversation:
-        return Conversation(self.store, session, self.writes)
+        return Conversation(self.store, session, self.writes, self.clock)
 
     def get(self, session_id: int) -> Session | None:
         """The session, or None if it no longer exists (deleted here or by another instance)."""

@@ -13,7 +13,7 @@ _STATES: Final = frozenset(get_args(MessageState))
 
 MESSAGE_COLUMNS: Final = (
     "id, session_id, parent_id, role, content, created_at, state, timings_json, stop_type, stopping_word, "
-    "truncated, tokens_cached, ttft_ms, settings_json, error, reasoning, probs_json"
+    "truncated, tokens_cached, ttft_ms, settings_json, error, reasoning, probs_json, edited_at"
 )
 SESSION_COLUMNS: Final = (
     "id, title, created_at, updated_at, template, system_prompt, settings_json, draft, head_id, pinned, server, model"
@@ -72,6 +72,7 @@ def message_from_row(row: sqlite3.Row) -> ChatMessage:
         error=row["error"],
         reasoning=row["reasoning"],
         probs=loads(row["probs_json"]),
+        edited_at=row["edited_at"],
     )
 
 
@@ -117,6 +118,7 @@ def message_values(m: ChatMessage) -> tuple[Any, ...]:
         m.error,
         m.reasoning,
         dumps(m.probs),
+        m.edited_at,
     )
 
 
@@ -146,8 +148,8 @@ def insert_message(
 ) -> int:
     cur = conn.execute(
         "INSERT INTO messages (content, state, timings_json, stop_type, stopping_word, truncated, "
-        "tokens_cached, ttft_ms, settings_json, error, reasoning, probs_json, session_id, parent_id, role, "
-        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "tokens_cached, ttft_ms, settings_json, error, reasoning, probs_json, edited_at, session_id, parent_id, "
+        "role, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (*message_values(m), session_id, parent_id, m.role, created),
     )
     assert cur.lastrowid is not None

@@ -67,6 +67,8 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         # Tiny partial index so the start-up sweep for dead streams does not scan every message.
         "CREATE INDEX messages_streaming ON messages(state) WHERE state = 'streaming'",
     ),
+    # 2: an answer fixed by hand says so (its footer would otherwise show the old generation's)
+    ("ALTER TABLE messages ADD COLUMN edited_at REAL",),
 )
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 

@@ -316,7 +316,7 @@ class Store:
                 cur = conn.execute(
                     f"INSERT INTO messages ({MESSAGE_COLUMNS}) SELECT NULL, ?, ?, role, content, created_at, state, "
                     "timings_json, stop_type, stopping_word, truncated, tokens_cached, ttft_ms, settings_json, error, "
-                    "reasoning, probs_json FROM messages WHERE id = ?",
+                    "reasoning, probs_json, edited_at FROM messages WHERE id = ?",
                     (new_sid, None if parent is None else mapping[parent], row["id"]),
                 )
                 assert cur.lastrowid is not None
@@ -354,7 +354,7 @@ class Store:
             cur = conn.execute(
                 "UPDATE messages SET content = ?, state = ?, timings_json = ?, stop_type = ?, stopping_word = ?, "
                 "truncated = ?, tokens_cached = ?, ttft_ms = ?, settings_json = ?, error = ?, reasoning = ?, "
-                "probs_json = ? WHERE id = ?",
+                "probs_json = ?, edited_at = ? WHERE id = ?",
                 (*message_values(message), mid),
             )
             if cur.rowcount == 0:

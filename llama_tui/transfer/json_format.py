@@ -68,6 +68,7 @@ def _message_doc(m: ChatMessage, number: dict[int | None, int]) -> dict[str, Any
         "error": m.error,
         "reasoning": m.reasoning,
         "probs": m.probs,
+        "edited_at": m.edited_at,
     }
 
 
@@ -210,6 +211,7 @@ def _parse_message(data: Any, where: str, now: float) -> ChatMessage:
         error=f.opt_string("error"),
         reasoning=f.opt_string("reasoning"),
         probs=probs,
+        edited_at=f.opt_number("edited_at"),
     )
 
 

@@ -63,6 +63,8 @@ def footer_text(message: ChatMessage) -> str:
     if message.role != "assistant":
         return ""
     parts: list[str] = []
+    if message.edited_at is not None:
+        parts.append("✎ edited by hand")
     figures = format_timings(message.timings, message.stop_type, message.ttft_ms, truncated=message.truncated)
     if figures:
         parts.append(figures)

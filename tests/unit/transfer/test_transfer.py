@@ -174,8 +174,22 @@ def test_session_document_has_every_field_and_every_branch(store: Store) -> None
         "error": None,
         "reasoning": made["a2"].reasoning,
         "probs": PROBS,
+        "edited_at": None,
     }
     assert doc["messages"][1]["state"] == "error" and doc["messages"][1]["error"] == "HTTP 500: \x1b[31mboom"
+
+
+def test_an_answer_fixed_by_hand_stays_marked_through_export_and_import(store: Store, other: Store) -> None:
+    session = store.create_session(Session(title="edits"))
+    user = store.add_message(ChatMessage(role="user", content="q", session_id=session.id))
+    store.add_message(
+        ChatMessage(role="assistant", content="fixed", session_id=session.id, parent_id=user.id, edited_at=5.0)
+    )
+    assert session.id is not None
+    doc = session_to_json(store, session.id)
+    assert doc["messages"][1]["edited_at"] == 5.0
+    [sid] = import_json(other, {"schema": EXPORT_SCHEMA, "version": EXPORT_VERSION, "sessions": [doc]})
+    assert other.active_path(sid)[-1].edited_at == 5.0
 
 
 def test_round_trip_is_byte_identical(store: Store, other: Store, tmp_path: Path) -> None:
