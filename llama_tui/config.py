@@ -23,7 +23,7 @@ from typing import Any
 
 import tomli_w
 
-from .domain import KNOBS_BY_NAME, SettingError, parse_knob
+from .domain import KNOBS_BY_NAME, SettingError, check_list_knob, parse_knob
 from .paths import ensure_dir
 
 API_KEY_ENV = "LLAMA_API_KEY"
@@ -161,7 +161,10 @@ def check_knobs(values: Any, where: str) -> dict[str, Any]:
         if knob.kind is list:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ConfigError(f'{where} {name} must be an array of strings, e.g. ["a", "b"]')
-            checked[name] = list(value)
+            try:
+                checked[name] = check_list_knob(name, list(value))  # as the settings pane checks them
+            except SettingError as e:
+                raise ConfigError(f"{where} {e}") from None
             continue
         if isinstance(value, bool) or not isinstance(value, int | float):
             kind = "a whole number" if knob.kind is int else "a number"

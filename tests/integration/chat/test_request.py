@@ -79,3 +79,16 @@ async def test_a_model_with_its_own_template_is_not_taken_for_the_fallback(llama
     for server in (llama_server, llama3_server):
         async with LlamaCppClient(server.url) as client:
             assert not is_server_fallback((await client.props()).chat_template)
+
+
+async def test_every_sampler_name_the_settings_accept_is_one_the_server_uses(llama_server) -> None:
+    """#13.9: llama-server drops an unknown sampler name without a word; the settings refuse
+    names it would drop, so each one they accept must be one it keeps."""
+    from llama_tui.domain import SAMPLER_ALIASES, SAMPLERS
+
+    async with LlamaCppClient(llama_server.url) as client:
+        for name in (*SAMPLERS, *SAMPLER_ALIASES):
+            result = await collect(client.stream_completion("hi", n_predict=1, samplers=[name]))
+            assert result.final.generation_settings["samplers"] == [SAMPLER_ALIASES.get(name, name)], name
+        dropped = await collect(client.stream_completion("hi", n_predict=1, samplers=["foo"]))
+        assert dropped.final.generation_settings["samplers"] == []
