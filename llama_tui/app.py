@@ -12,11 +12,12 @@ from typing import Any, cast
 from textual import work
 from textual.app import App, SystemCommand
 from textual.screen import Screen
+from textual.theme import Theme
 
 from .chat.connection import ServerConnection
 from .client import LlamaCppClient
 from .commands import palette_commands
-from .config import Config
+from .config import Config, ConfigError, save_settings
 from .domain import SessionSummary
 from .screens.main import MainScreen
 from .screens.monitor import ServerMonitorScreen
@@ -114,6 +115,7 @@ class LlamaTui(App[None]):
         self.services.managed_server = server
 
     def on_mount(self) -> None:
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
         self.push_screen(MainScreen(self.services))
         if self.store.recovered_from is not None:
             self.notify(
@@ -126,6 +128,17 @@ class LlamaTui(App[None]):
             )
         if self.managed_server is not None:
             self._watch_server()
+
+    def _theme_changed(self, theme: Theme) -> None:
+        """A theme chosen in the app (palette: "Change theme") is kept for the next start."""
+        config = self.services.config
+        if theme.name == config.theme:
+            return
+        config.theme = theme.name
+        try:
+            save_settings(self.services.config_path, theme=theme.name)
+        except (ConfigError, OSError) as e:
+            self.notify(f"Theme not saved: {e}", severity="warning", markup=False)
 
     @work(exclusive=True, group="managed-server", exit_on_error=False)
     async def _watch_server(self) -> None:

@@ -89,7 +89,10 @@ class Config:
     """Sent as a Bearer token. $LLAMA_API_KEY overrides it at load; not shown in repr."""
 
     theme: str = "textual-dark"
-    """Textual theme name."""
+    """Textual theme name (the one chosen in the app is saved here)."""
+
+    sidebar_width: int = 32
+    """Width of the sessions sidebar in columns (alt+left / alt+right in the app; saved here)."""
 
     default_template: str = "server"
     """Prompt template for new sessions: a built-in name or a name from [templates]."""
@@ -127,6 +130,7 @@ _SAVED_FIELDS = tuple(f.name for f in fields(Config) if f.name not in ("api_key_
 _TOML_KEYS = (*_SAVED_FIELDS, "server")  # [server.launch] is stored as server_launch
 _STRINGS = ("server_url", "api_key", "theme", "default_template")
 _TIMEOUTS = ("connect_timeout", "read_timeout", "health_interval")
+SIDEBAR_MIN, SIDEBAR_MAX = 16, 80
 _TOML_TYPES = {
     str: "a string",
     int: "an integer",
@@ -200,6 +204,10 @@ def _from_dict(raw: dict[str, Any]) -> Config:
             if key == "api_key" and not value:
                 value = None  # api_key = "" means no key
             setattr(config, key, value)
+        elif key == "sidebar_width":
+            if isinstance(value, bool) or not isinstance(value, int) or not SIDEBAR_MIN <= value <= SIDEBAR_MAX:
+                raise ConfigError(f"sidebar_width must be a whole number from {SIDEBAR_MIN} to {SIDEBAR_MAX}")
+            config.sidebar_width = value
         elif key in _TIMEOUTS:
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ConfigError(f"{key} must be a number of seconds, not {_kind(value)}")
@@ -385,4 +393,19 @@ def save_preset(path: Path, name: str, values: dict[str, Any]) -> None:
     except ConfigError as e:
         raise ConfigError(f"{e}\nNot saving over it: fix the file first.") from None
     config.presets[name] = checked
+    save_config(config, path)
+
+
+def save_settings(path: Path, **values: Any) -> None:
+    """Set top-level keys chosen in the app (theme, sidebar_width) in the config file (created
+    if missing), keeping everything else in it."""
+    path = Path(path)
+    try:
+        config = _read_file(path.resolve() if path.is_symlink() else path) or Config()
+    except ConfigError as e:
+        raise ConfigError(f"{e}\nNot saving over it: fix the file first.") from None
+    for name, value in values.items():
+        if name not in ("theme", "sidebar_width"):
+            raise ConfigError(f"{name} is not saved from the app")
+        setattr(config, name, value)
     save_config(config, path)

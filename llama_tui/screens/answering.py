@@ -139,6 +139,7 @@ class Answering:
             await screen.chat_pane().add(sent.user)
         if sent.user is not None:
             prefill, screen.prefill = screen.prefill, ""
+            screen.composer().show_prefill("")
             await self._start(conversation.new_answer(sent.path, self.request_params(), prefill=prefill))
         screen.refresh_sessions()
         return True

@@ -188,7 +188,7 @@ class SessionDialogs:
         if conversation is None or conversation.session_id is None:
             return
         text = await screen.app.push_screen_wait(
-            TextPromptScreen("Start the answer with…", screen.prefill, "e.g. Sure! Here is")
+            TextPromptScreen("Start the answer with…", screen.prefill, "e.g. Sure! Here is", multiline=True)
         )
         if text is None:
             return
@@ -196,6 +196,7 @@ class SessionDialogs:
         path = conversation.path()
         if composer.text.strip() or not path or path[-1].role != "user":
             screen.prefill = text
+            composer.show_prefill(text)  # seen until the answer takes it
             if composer.text.strip():
                 screen.notify("The next answer will start with your text. Press Enter to send.")
             else:

@@ -13,8 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from textual import events
+from textual.content import Content
 from textual.message import Message
 from textual.widgets import TextArea
+
+from ..sanitize import one_line
 
 NEWLINE_KEYS = frozenset({"shift+enter", "ctrl+j", "alt+enter", "ctrl+enter"})
 # TextArea re-wraps a whole line on every edit: past this length (a pasted minified file) typing
@@ -74,6 +77,10 @@ class Composer(TextArea):
         """A submitted text could not be sent: put it back, before anything typed since."""
         typed = self.text
         self.set_text(text + ("\n" + typed if typed else ""))
+
+    def show_prefill(self, prefill: str) -> None:
+        """Show on the composer's border what the next answer will start with ("" hides it)."""
+        self.border_title = Content(f"answer starts with: {one_line(prefill, 48)}") if prefill else None
 
     def set_text(self, text: str) -> None:
         """Replace the text and put the cursor at its end."""

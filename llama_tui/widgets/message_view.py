@@ -108,18 +108,20 @@ class MessageView(Vertical):
     """
 
     # Keys that act on the focused message (shift+tab from the composer, or alt+up, focuses one).
+    # Descriptions are short for the footer; the help lists the tooltips.
+    HELP_TITLE = "On a message (alt+↑ or shift+tab reaches them)"
     BINDINGS = [
         Binding("up", "focus_sibling(-1)", "Previous message", show=False),
         Binding("down", "focus_sibling(1)", "Next message", show=False),
-        Binding("e", "request('edit')", "Edit"),
-        Binding("r", "request('regenerate')", "Regenerate"),
-        Binding("c", "request('continue')", "Continue"),
-        Binding("left,[", "request('previous_alternative')", "‹ Alt"),
-        Binding("right,]", "request('next_alternative')", "Alt ›"),
-        Binding("y", "request('copy')", "Copy"),
-        Binding("b", "request('copy_code')", "Copy code"),
-        Binding("f", "request('fork')", "Fork here"),
-        Binding("p", "request('probabilities')", "Probabilities"),
+        Binding("e", "request('edit')", "Edit", tooltip="Edit (a question: resend as a new branch)"),
+        Binding("r", "request('regenerate')", "Regenerate", tooltip="Regenerate the answer"),
+        Binding("c", "request('continue')", "Continue", tooltip="Continue the answer"),
+        Binding("left,[", "request('previous_alternative')", "‹ Alt", tooltip="Previous alternative"),
+        Binding("right,]", "request('next_alternative')", "Alt ›", tooltip="Next alternative"),
+        Binding("y", "request('copy')", "Copy", tooltip="Copy the message"),
+        Binding("b", "request('copy_code')", "Copy code", tooltip="Copy a code block (again: the next one)"),
+        Binding("f", "request('fork')", "Fork here", tooltip="Fork: a new session up to here"),
+        Binding("p", "request('probabilities')", "Probabilities", tooltip="Token probabilities"),
     ]
 
     class ChunkFrozen(Message):

@@ -59,7 +59,9 @@ class StatusBar(Horizontal):
         yield Static("●", id="status-dot", classes=ServerState.UNKNOWN.css_class, markup=False)
         yield Static("", id="status-server", markup=False)
         yield Static("", id="status-model", markup=False)
-        yield Static("", id="status-model-note", markup=False)
+        note = Static("", id="status-model-note", markup=False)
+        note.display = False
+        yield note
         yield Static(context_meter(None, 0), id="status-context", markup=False)
         yield Static("", id="status-slots", markup=False)
         yield Static("", id="status-generation", markup=False)
@@ -91,6 +93,7 @@ class StatusBar(Horizontal):
         note_segment = self._segment("model-note")
         note_segment.update(one_line(note, 30))
         note_segment.tooltip = Content(note_detail) if note_detail else None
+        note_segment.display = bool(note)
         self.set_context(self.context_used, n_ctx)
 
     def set_context(self, used: int | None, n_ctx: int, *, note: str = "") -> None:

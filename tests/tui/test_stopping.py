@@ -12,6 +12,7 @@ import pytest
 
 from llama_tui.chat.request import BASE_PARAMS
 from llama_tui.client import LlamaCppClient
+from llama_tui.domain import Session
 from llama_tui.server_state import ServerState
 from llama_tui.widgets.composer import Composer
 from llama_tui.widgets.message_view import MessageView
@@ -80,13 +81,12 @@ async def test_switching_session_during_a_stream_stops_it_and_says_so(
     make_app, big_context_server, endless, key: str
 ) -> None:
     app = make_app(big_context_server.url, default_template="chatml")
+    app.store.create_session(Session(title="an older session"))  # for ctrl+down to go to
+    app.services.new_session = True  # as `llama-tui --new`
     notes = Notes(app)
     async with app.run_test(size=(120, 30)) as pilot:
         screen = app.main
-        if key == "ctrl+down":  # an older session to go to
-            await wait_for(pilot, lambda: screen.session is not None)
-            await pilot.press("ctrl+n")
-            await wait_for(pilot, lambda: len(screen.refresh_sessions()) == 2)
+        await wait_for(pilot, lambda: screen.session is not None and len(screen.refresh_sessions()) == 2)
         first = screen.session
         answer = await start_long_answer(pilot, big_context_server.url)
         await pilot.press(key)
