@@ -182,9 +182,22 @@ class ServerPanel:
         session = screen.session
         if session is None or props is None:
             return
-        count = await self.count_context(self._pending_text())
+        pending = self._pending_text()
+        count = await self.count_context(pending)
         if screen.session is not session:
             return  # switched meanwhile: the new session's count follows
+        last = self.context
+        if (
+            count is None
+            and last is not None
+            and (last.session_id, last.head_id, last.pending)
+            == (
+                session.id,
+                session.head_id,
+                pending,
+            )
+        ):
+            return  # e.g. the server fell asleep: what was counted still holds
         self.context = count
         if count is not None:
             self._status.set_context(count.used, count.n_ctx)
