@@ -17,7 +17,15 @@ def _add_server_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--server", metavar="URL", help="llama-server base URL (default: config, else http://127.0.0.1:8080)"
     )
-    parser.add_argument("--api-key", metavar="KEY", help="API key (default: env LLAMA_API_KEY, else config)")
+    parser.add_argument(
+        "--api-key",
+        metavar="KEY",
+        help="API key (default: env LLAMA_API_KEY, else config). Visible to other users in `ps`: "
+        "prefer --api-key-file, $LLAMA_API_KEY or the config",
+    )
+    parser.add_argument(
+        "--api-key-file", metavar="FILE", type=Path, help="read the API key from this file (its first line)"
+    )
     parser.add_argument("--config", metavar="FILE", type=Path, help="config file (default: the user config dir)")
 
 
@@ -66,6 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--temperature", type=float, metavar="T")
     ask.add_argument("--seed", type=int, metavar="S")
     ask.add_argument("--json", action="store_true", help="print one JSON object at the end instead of streaming")
+    ask.add_argument(
+        "--raw",
+        action="store_true",
+        help="write the answer exactly as received, control characters included (only into a pipe or a file)",
+    )
     ask.add_argument("--health", action="store_true", help="print the server's status and model facts, then exit")
 
     export = sub.add_parser(

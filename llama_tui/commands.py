@@ -39,6 +39,7 @@ ENTRIES: tuple[PaletteEntry, ...] = (
     PaletteEntry("Wider sidebar", "Room for longer titles (remembered)", run=lambda s: s.panes.resize_sidebar(1)),
     PaletteEntry("Narrower sidebar", "More room for the chat (remembered)", run=lambda s: s.panes.resize_sidebar(-1)),
     PaletteEntry("Stop generation", "Stop the answer being generated", "stop"),
+    PaletteEntry("Stop thinking now", "End the model's reasoning where it is and let it answer", "stop_thinking"),
     PaletteEntry("Next session", "Open the next session in the list", "next_session"),
     PaletteEntry("Previous session", "Open the previous session in the list", "previous_session"),
     PaletteEntry("Help", "Show every key binding", "help"),

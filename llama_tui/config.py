@@ -1,10 +1,11 @@
 """The user's config file (TOML): read with tomllib, written with tomli_w.
 
 Loading never changes the file. Every problem is a ConfigError whose message names the file and
-the key (or the line, for a TOML syntax error), so the user can fix it. Saving is atomic, keeps a
-file with an API key private (0600), and refuses to replace a file that does not load: a config the
-user is in the middle of fixing is never clobbered. (tomli_w cannot keep comments: a saved file is
-rewritten from the values, so comments are lost.)
+the key (or the line, for a TOML syntax error), so the user can fix it; every number has a range,
+and default_template must name a template that exists. Saving is atomic, keeps a file with an API
+key private (0600), and refuses to replace a file that does not load: a config the user is in the
+middle of fixing is never clobbered. save_preset edits the user's file in place (tomlkit), so its
+comments and layout survive; save_config rewrites the file from the values (tomli_w, comments lost).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import os
 import secrets
 import stat
 import tomllib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,10 @@ API_KEY_ENV = "LLAMA_API_KEY"
 
 class ConfigError(ValueError):
     """The config file cannot be used (or saved); the message names the file and what is wrong."""
+
+
+class KeyFileError(ConfigError):
+    """--api-key-file cannot be read or is empty (the config file itself is fine)."""
 
 
 @dataclass
@@ -115,6 +121,9 @@ class Config:
     health_interval: float = 2.0
     """Seconds between health checks of the server."""
 
+    trash_days: float = 30.0
+    """Deleted sessions stay in the trash this many days (then they are purged at start-up); 0 keeps them."""
+
     servers: dict[str, ServerProfile] = field(default_factory=dict)
     """Named servers ([servers.NAME] tables with url, api_key or api_key_env, default_template)."""
 
@@ -129,7 +138,18 @@ class Config:
 _SAVED_FIELDS = tuple(f.name for f in fields(Config) if f.name not in ("api_key_from_env", "server_launch"))
 _TOML_KEYS = (*_SAVED_FIELDS, "server")  # [server.launch] is stored as server_launch
 _STRINGS = ("server_url", "api_key", "theme", "default_template")
-_TIMEOUTS = ("connect_timeout", "read_timeout", "health_interval")
+# Every number of the file has a range: too small a health_interval floods the server (1e-6 s
+# made 8,000 requests in 10 s), too large a timeout is a hang. (minimum, maximum, unit)
+_NUMBERS: dict[str, tuple[float, float, str]] = {
+    "connect_timeout": (0.1, 3600.0, "seconds"),
+    "read_timeout": (1.0, 86400.0, "seconds"),
+    "health_interval": (0.1, 3600.0, "seconds"),
+    "trash_days": (0.0, 36500.0, "days"),
+}
+_LAUNCH_NUMBERS: dict[str, tuple[float, float, str]] = {
+    "startup_timeout": (1.0, 86400.0, "seconds"),
+    "stop_grace": (0.1, 600.0, "seconds"),
+}
 SIDEBAR_MIN, SIDEBAR_MAX = 16, 80
 _TOML_TYPES = {
     str: "a string",
@@ -208,12 +228,8 @@ def _from_dict(raw: dict[str, Any]) -> Config:
             if isinstance(value, bool) or not isinstance(value, int) or not SIDEBAR_MIN <= value <= SIDEBAR_MAX:
                 raise ConfigError(f"sidebar_width must be a whole number from {SIDEBAR_MIN} to {SIDEBAR_MAX}")
             config.sidebar_width = value
-        elif key in _TIMEOUTS:
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ConfigError(f"{key} must be a number of seconds, not {_kind(value)}")
-            if not math.isfinite(value) or value <= 0:
-                raise ConfigError(f"{key} must be more than 0 seconds")
-            setattr(config, key, float(value))
+        elif key in _NUMBERS:
+            setattr(config, key, _number(key, value, _NUMBERS[key], key))
         elif key == "default_settings":
             config.default_settings = check_knobs(value, "[default_settings]")
         elif key == "presets":
@@ -224,6 +240,7 @@ def _from_dict(raw: dict[str, Any]) -> Config:
             config.servers = {n: _server_profile(n, t) for n, t in _tables(value, key).items()}
         elif key == "server":
             config.server_launch = _launch(value)
+    _check_templates(config)
     return config
 
 
@@ -267,13 +284,36 @@ def _launch(value: Any) -> LaunchConfig:
         if not isinstance(table["args"], list) or not all(isinstance(a, str) for a in table["args"]):
             raise ConfigError('[server.launch] args must be an array of strings, e.g. ["-c", "8192"]')
         launch.args = list(table["args"])
-    for key in ("startup_timeout", "stop_grace"):
+    for key, limits in _LAUNCH_NUMBERS.items():
         if key in table:
-            v = table[key]
-            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or v <= 0:
-                raise ConfigError(f"[server.launch] {key} must be a number of seconds above 0")
-            setattr(launch, key, float(v))
+            setattr(launch, key, _number(key, table[key], limits, f"[server.launch] {key}"))
     return launch
+
+
+def _number(key: str, value: Any, limits: tuple[float, float, str], name: str) -> float:
+    low, high, unit = limits
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{name} must be a number of {unit}, not {_kind(value)}")
+    if not math.isfinite(value) or (value <= 0 < low):
+        raise ConfigError(f"{name} must be more than 0 {unit}")
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low:g} and {high:g} {unit}, not {value:g}")
+    return float(value)
+
+
+def _check_templates(config: Config) -> None:
+    """default_template (and each server's) must name a built-in template, "server", or one of
+    the file's [templates]: a name that is neither would fail every send later."""
+    from .templates import template_names
+
+    known = [*template_names(), *config.templates]
+    wanted: list[tuple[str, str | None]] = [("default_template", config.default_template)]
+    wanted += [(f"[servers.{n}] default_template", p.default_template) for n, p in config.servers.items()]
+    for where, name in wanted:
+        if name is not None and name not in known:
+            raise ConfigError(
+                f"{where}: no template {name!r}{_did_you_mean(name, known)}; choose from {', '.join(known)}"
+            )
 
 
 def _read_file(path: Path) -> Config | None:
@@ -382,30 +422,78 @@ def _write_atomic(target: Path, text: str, mode: int) -> None:
 
 
 def save_preset(path: Path, name: str, values: dict[str, Any]) -> None:
-    """Add or replace preset `name` in the config file (created if missing)."""
+    """Add or replace preset `name` in the config file (created if missing), editing the file in
+    place with tomlkit: the user's comments, order and layout survive; only [presets.NAME] is
+    (re)written. Refuses (ConfigError) a file that does not load, and never writes one that would
+    not load back. The file keeps its mode (0600 if it holds a key)."""
+    import tomlkit
+
     name = name.strip()
     if not name:
         raise ConfigError("a preset needs a name")
-    path = Path(path)
     checked = check_knobs(values, f"[presets.{name}]")
-    try:
-        config = _read_file(path.resolve() if path.is_symlink() else path) or Config()
-    except ConfigError as e:
-        raise ConfigError(f"{e}\nNot saving over it: fix the file first.") from None
-    config.presets[name] = checked
-    save_config(config, path)
+
+    def edit(doc: Any) -> None:
+        presets = doc.get("presets")
+        if presets is None:
+            presets = tomlkit.table(is_super_table=True)
+            doc["presets"] = presets
+        current = presets.get(name)
+        if isinstance(current, tomlkit.items.Table | tomlkit.items.InlineTable):
+            # Update the table in place: its header comment and the comments around it stay.
+            for key in [k for k in current if k not in checked]:
+                del current[key]
+            for key, value in checked.items():
+                current[key] = value
+        else:
+            if isinstance(presets, tomlkit.items.InlineTable):
+                table: Any = tomlkit.inline_table()
+                table.update(checked)
+            else:
+                table = tomlkit.table()
+                table.update(checked)
+                table.add(tomlkit.nl())  # a blank line before whatever follows, as people write it
+            presets[name] = table
+
+    _edit_file(Path(path), edit)
 
 
 def save_settings(path: Path, **values: Any) -> None:
-    """Set top-level keys chosen in the app (theme, sidebar_width) in the config file (created
-    if missing), keeping everything else in it."""
-    path = Path(path)
+    """Set top-level keys chosen in the app (theme, sidebar_width) in the config file, edited in
+    place as save_preset does."""
+    if other := set(values) - {"theme", "sidebar_width"}:
+        raise ConfigError(f"{', '.join(sorted(other))} is not saved from the app")
+    _edit_file(Path(path), lambda doc: doc.update(values))
+
+
+def _edit_file(path: Path, edit: Callable[[Any], None]) -> None:
+    """Apply `edit` to the config file's tomlkit document (an empty one if there is no file) and
+    write it back atomically, if the result loads. A file that does not load is left alone."""
+    import tomlkit
+    from tomlkit.exceptions import TOMLKitError
+
+    target = path.resolve() if path.is_symlink() else path
     try:
-        config = _read_file(path.resolve() if path.is_symlink() else path) or Config()
+        existing = _read_file(target)
     except ConfigError as e:
         raise ConfigError(f"{e}\nNot saving over it: fix the file first.") from None
-    for name, value in values.items():
-        if name not in ("theme", "sidebar_width"):
-            raise ConfigError(f"{name} is not saved from the app")
-        setattr(config, name, value)
-    save_config(config, path)
+    text = target.read_text(encoding="utf-8") if existing is not None else ""
+    try:
+        doc = tomlkit.parse(text)
+        edit(doc)
+        new_text = tomlkit.dumps(doc)
+    except (TOMLKitError, ValueError, TypeError) as e:
+        raise ConfigError(f"{path}: not saved: cannot edit the file: {e}") from None
+    try:
+        _from_dict(tomllib.loads(new_text))  # never write a file that would not load back
+    except (ConfigError, tomllib.TOMLDecodeError) as e:
+        raise ConfigError(f"{path}: not saved: {e}") from None
+    if existing is not None and (existing.api_key or any(p.api_key for p in existing.servers.values())):
+        mode = 0o600  # a file holding a key is private
+    else:
+        mode = stat.S_IMODE(target.stat().st_mode) if existing is not None else 0o666
+    try:
+        ensure_dir(target.parent)
+        _write_atomic(target, new_text, mode)
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot save: {e.strerror or e}") from None

@@ -42,6 +42,9 @@ SERVER_FIXTURES = (
     "big_context_server",
     "fresh_llama_server",
     "llama_server_bin",
+    "gemma_model",
+    "gemma_server",
+    "official_server",
 )
 
 

@@ -10,8 +10,7 @@ what the screen should show next, or a `Refusal` saying, in words for the user, 
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,13 +55,10 @@ NOT_SAVED = Refusal("Could not save your message, so it was not sent; it is stil
 class Conversation:
     """One session's message tree, as the user sees and changes it."""
 
-    def __init__(
-        self, store: Store, session: Session, writes: WriteGuard, clock: Callable[[], float] = time.time
-    ) -> None:
+    def __init__(self, store: Store, session: Session, writes: WriteGuard) -> None:
         self.store = store
         self.session = session
         self.writes = writes
-        self.clock = clock
 
     @property
     def session_id(self) -> int | None:
@@ -113,7 +109,7 @@ class Conversation:
                         parent_id=editing.parent_id,
                         settings=editing.settings,
                         reasoning=editing.reasoning,
-                        edited_at=self.clock(),
+                        meta={"edited": True},
                     ),
                 )
                 if edited is FAILED:

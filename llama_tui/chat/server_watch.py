@@ -219,6 +219,7 @@ class ServerWatch:
         self.slots: list[Slot] = []
         self._poller: HealthPoller | None = None
         self._active_until = 0.0  # clock() time until which /slots is polled
+        self._slots_due = asyncio.Event()  # read /slots now (props just came, the server is awake)
 
     @property
     def busy_slots(self) -> frozenset[int]:
@@ -287,7 +288,7 @@ class ServerWatch:
                 props = await client.props()  # with ?model=: that model's facts
         self._set_props(props)
         if not props.is_sleeping:
-            await self.refresh_slots()
+            self._slots_due.set()  # read them next, after this check has reported the state
         return props
 
     def _set_props(self, props: Props) -> None:
@@ -322,12 +323,27 @@ class ServerWatch:
         if props.is_sleeping and self._poller is not None:
             await self._poller.observe(ServerState.SLEEPING)
 
+    async def _wait_slots(self) -> bool:
+        """Until the interval passes or /slots is due (True)."""
+        if not self._slots_due.is_set():
+            sleeper = asyncio.ensure_future(self._sleep(self.slots_interval))
+            due = asyncio.ensure_future(self._slots_due.wait())
+            try:
+                await asyncio.wait({sleeper, due}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in (sleeper, due):
+                    task.cancel()
+                await asyncio.gather(sleeper, due, return_exceptions=True)
+        due_now = self._slots_due.is_set()
+        self._slots_due.clear()
+        return due_now
+
     async def _watch(self) -> None:
         while True:
-            await self._sleep(self.slots_interval)
+            due = await self._wait_slots()
             if self.state is not ServerState.OK or self.props is None:
                 continue  # a sleeping server is re-checked by the health poller (its /props)
-            if not self.router_mode:
+            if not due and not self.router_mode:
                 await self._check_sleep()
-            if self.state is ServerState.OK and self.watching_slots:
+            if self.state is ServerState.OK and (due or self.watching_slots):
                 await self.refresh_slots()

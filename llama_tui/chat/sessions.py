@@ -64,7 +64,7 @@ class Sessions:
         return self.writes.run(self.store.delete_session, session.id) is not FAILED
 
     def open(self, session: Session) -> Conversation:
-        return Conversation(self.store, session, self.writes, self.clock)
+        return Conversation(self.store, session, self.writes)
 
     def get(self, session_id: int) -> Session | None:
         """The session, or None if it no longer exists (deleted here or by another instance)."""

@@ -1,4 +1,10 @@
-"""`llama-tui ask`: stream one answer to stdout, speed figures to stderr. No Textual."""
+"""`llama-tui ask`: stream one answer to stdout, speed figures to stderr. No Textual.
+
+Model and server text never drives the terminal: the answer, server errors and /props facts are
+neutralised (terminal controls shown as visible stand-ins, as in the TUI). `--raw` writes the
+answer exactly as received, and only into a pipe or a file, never to a terminal. `--json` output
+escapes every control character, so it is safe anywhere and still the same JSON value.
+"""
 
 from __future__ import annotations
 
@@ -12,15 +18,22 @@ from ..client import (
     FinalEvent,
     LlamaCppClient,
     LlamaError,
+    RetryEvent,
     ServerUnreachable,
     TokenEvent,
 )
 from ..client.errors import ConnectTimeout, ContextOverflow
 from ..domain import ChatMessage, SamplingSettings
 from ..format import format_timings
+from ..sanitize import StreamNeutralizer, json_for_terminal, neutralize
 from .common import custom_templates, resolve_server
 
 EXIT_OK, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_API, EXIT_INTERRUPTED = 0, 2, 3, 4, 130
+
+
+def _say(message: str) -> None:
+    """A line on stderr; anything from the server in it is neutralised."""
+    print(f"llama-tui ask: {neutralize(message)}", file=sys.stderr)
 
 
 def run_ask(args: argparse.Namespace) -> int:
@@ -30,6 +43,10 @@ def run_ask(args: argparse.Namespace) -> int:
         url, key, config = resolve_server(args)
     except ConfigError as e:
         print(f"llama-tui: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    if getattr(args, "raw", False) and sys.stdout.isatty():
+        _say("--raw writes the model's text with its control characters, which would drive this terminal; use it "
+             "only with stdout going to a pipe or a file")  # fmt: skip
         return EXIT_USAGE
     prompt = args.prompt
     if prompt is None and not args.health:
@@ -42,11 +59,17 @@ def run_ask(args: argparse.Namespace) -> int:
         print("llama-tui ask: the prompt is empty; give a PROMPT or pipe one on stdin", file=sys.stderr)
         return EXIT_USAGE
     template = args.template or getattr(config, "default_template", "server")
-    from ..templates import UnknownTemplate, get_template, template_names
+    from ..paths import config_path
+    from ..templates import TemplateError, UnknownTemplate, get_template, template_names
 
+    try:
+        custom = custom_templates(config, config_path(args.config).parent)
+    except TemplateError as e:
+        print(f"llama-tui ask: {config_path(args.config)}: {e}", file=sys.stderr)
+        return EXIT_USAGE
     if template != "server":
         try:
-            get_template(template, custom_templates(config))
+            get_template(template, custom)
         except UnknownTemplate:
             print(
                 f"llama-tui ask: unknown template {template!r}; choose from {', '.join(template_names())}",
@@ -62,17 +85,20 @@ def run_ask(args: argparse.Namespace) -> int:
     try:
         if args.health:
             return asyncio.run(_health(client))
-        return asyncio.run(_ask(client, prompt, template, args, custom_templates(config)))
+        return asyncio.run(_ask(client, prompt, template, args, custom))
     except KeyboardInterrupt:
         print("\nllama-tui ask: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as e:  # a reply nothing expected: one line and exit 4, never a traceback
+        _say(f"unexpected reply from the server; gave up ({type(e).__name__})")
+        return EXIT_API
 
 
 def _fail(error: LlamaError) -> int:
     message = error.message
     if isinstance(error, ContextOverflow) and error.n_prompt_tokens and error.n_ctx:
         message += f" (prompt {error.n_prompt_tokens} tokens, context {error.n_ctx})"
-    print(f"llama-tui ask: {message}", file=sys.stderr)
+    _say(message)
     return EXIT_UNREACHABLE if isinstance(error, (ServerUnreachable, ConnectTimeout)) else EXIT_API
 
 
@@ -83,10 +109,14 @@ async def _health(client: LlamaCppClient) -> int:
             props = await client.props()
         except LlamaError as e:
             return _fail(e)
-    print(f"server:  {client.base_url}  status: {health.status}")
-    print(f"model:   {props.model_name or '?'}  ({props.model_path})")
-    print(f"context: {props.n_ctx} tokens  slots: {props.total_slots}  sleeping: {props.is_sleeping}")
-    print(f"build:   {props.build_info}")
+    lines = [
+        f"server:  {client.display_url}  status: {health.status}",
+        f"model:   {props.model_name or '?'}  ({props.model_path})",
+        f"context: {props.n_ctx} tokens  slots: {props.total_slots}  sleeping: {props.is_sleeping}",
+        f"build:   {props.build_info}",
+    ]
+    for line in lines:
+        print(neutralize(line))
     return EXIT_OK
 
 
@@ -103,6 +133,8 @@ async def _ask(
         {"n_predict": args.n_predict, "temperature": args.temperature, "seed": args.seed}
     )
     out: TextIO = sys.stdout
+    raw = getattr(args, "raw", False)
+    safe = StreamNeutralizer()
     parts: list[str] = []
     final: FinalEvent | None = None
     async with client:
@@ -113,18 +145,20 @@ async def _ask(
                 if isinstance(event, TokenEvent):
                     parts.append(event.content)
                     if not args.json:
-                        out.write(event.content)
+                        out.write(event.content if raw else safe.feed(event.content))
                         out.flush()
                 elif isinstance(event, FinalEvent):
                     final = event
+                elif isinstance(event, RetryEvent):
+                    _say(event.describe())
         except LlamaError as e:
             if parts and not args.json:
-                out.write("\n")
+                out.write(safe.flush() + "\n")
             return _fail(e)
     assert final is not None
     if args.json:
         timings = final.timings.raw if final.timings else None
-        json.dump(
+        text = json.dumps(
             {
                 "content": "".join(parts),
                 "stop_type": final.stop_type,
@@ -134,13 +168,12 @@ async def _ask(
                 "ttft_ms": final.ttft_ms,
                 "timings": timings,
             },
-            out,
             ensure_ascii=False,
         )
-        out.write("\n")
+        out.write(json_for_terminal(text) + "\n")
     else:
-        out.write("\n")
-        print(format_speed(final), file=sys.stderr)
+        out.write(("" if raw else safe.flush()) + "\n")
+        print(neutralize(format_speed(final)), file=sys.stderr)
     return EXIT_OK
 
 

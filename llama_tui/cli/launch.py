@@ -10,7 +10,7 @@ from typing import Any
 
 def run_tui(args: argparse.Namespace) -> int:
     from ..client import LlamaCppClient
-    from ..config import ConfigError
+    from ..config import ConfigError, KeyFileError
     from ..paths import config_path, data_dir, store_path
     from ..store import Store, StoreError, StoreTooNew
     from ..templates import TemplateError
@@ -18,11 +18,14 @@ def run_tui(args: argparse.Namespace) -> int:
 
     try:
         url, key, config = resolve_server(args)
+    except KeyFileError as e:
+        print(f"llama-tui: {e}", file=sys.stderr)
+        return 2
     except ConfigError as e:
         print(f"llama-tui: {e}\nFix the file (it was not changed), or start with --config OTHER.toml.", file=sys.stderr)
         return 2
     try:
-        custom: dict[str, Any] = dict(custom_templates(config))
+        custom: dict[str, Any] = dict(custom_templates(config, config_path(args.config).parent))
     except TemplateError as e:
         print(f"llama-tui: {config_path(args.config)}: {e}", file=sys.stderr)
         return 2
@@ -38,7 +41,14 @@ def run_tui(args: argparse.Namespace) -> int:
         print(
             f"llama-tui: the session store was damaged; it was moved aside to {store.recovered_from}", file=sys.stderr
         )
-    store.mark_streaming_interrupted()
+    if store.read_only is not None:
+        print(
+            f"llama-tui: {store.read_only}: sessions can be read, but nothing will be saved; changes are kept in "
+            "memory until you quit",
+            file=sys.stderr,
+        )
+    else:
+        _tidy_store(store, config.trash_days)
     initial = find_session(store, args.session) if args.session else None
     if args.session and initial is None:
         print(f"llama-tui: no session {args.session!r}", file=sys.stderr)
@@ -78,7 +88,22 @@ def run_tui(args: argparse.Namespace) -> int:
             asyncio.run(app.client.close())
         if server is not None:  # after the app's pollers are gone: none can hold up the shutdown
             server.terminate(launch.stop_grace)
-    return 0
+    # Textual sets 1 when the app died of an unhandled error: a crash must never exit 0.
+    return app.return_code or 0
+
+
+def _tidy_store(store: Any, trash_days: float) -> None:
+    """At start-up: answers left "streaming" by a crash become "interrupted", and sessions in the
+    trash longer than `trash_days` (0: keep them) are purged. A store that refuses the writes
+    (busy, disk full) is left as it is: the app says so at its first save."""
+    from ..store import StoreError
+
+    try:
+        store.mark_streaming_interrupted()
+        if trash_days > 0:
+            store.purge_deleted(trash_days * 86400)
+    except StoreError:
+        pass
 
 
 def _start_managed_server(args: argparse.Namespace, launch: Any, model: str, key: str | None) -> Any:

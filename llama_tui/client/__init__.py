@@ -14,25 +14,29 @@ from .errors import (
     ProtocolError,
     RateLimited,
     ReadTimeout,
+    RedirectRefused,
     ServerError,
     ServerUnreachable,
     StreamCutOff,
     StreamError,
 )
-from .sse import SSEDecoder, SSEEvent
+from .sse import EventTooLarge, SSEDecoder, SSEEvent
 from .types import (
     Completion,
     FinalEvent,
     Health,
+    KeepAliveEvent,
     ModelInfo,
     ProgressEvent,
     Props,
+    RetryEvent,
     Slot,
     StreamEvent,
     Timings,
     Token,
     TokenEvent,
 )
+from .urls import redact_url
 
 __all__ = [
     "COMPLETION_PARAMS",
@@ -41,8 +45,10 @@ __all__ = [
     "Completion",
     "ConnectTimeout",
     "ContextOverflow",
+    "EventTooLarge",
     "FinalEvent",
     "Health",
+    "KeepAliveEvent",
     "LlamaCppClient",
     "LlamaError",
     "LlamaTimeout",
@@ -55,6 +61,8 @@ __all__ = [
     "ProtocolError",
     "RateLimited",
     "ReadTimeout",
+    "RedirectRefused",
+    "RetryEvent",
     "SSEDecoder",
     "SSEEvent",
     "ServerError",
@@ -67,4 +75,5 @@ __all__ = [
     "Token",
     "TokenEvent",
     "collect",
+    "redact_url",
 ]

@@ -14,13 +14,20 @@ from .errors import (
     ConnectTimeout,
     LlamaError,
     ProtocolError,
+    RateLimited,
     ReadTimeout,
+    RedirectRefused,
     ServerUnreachable,
     StreamCutOff,
+    cap,
+    describe_html,
     error_from_response,
     error_from_stream,
+    looks_like_html,
+    plain_reason,
 )
-from .sse import SSEDecoder
+from .sse import EventTooLarge, SSEDecoder
+from .urls import origin, redact_url
 
 if TYPE_CHECKING:
     # Imported where used, not with the module: aiohttp is ~70 ms of the TUI's start-up, and the
@@ -31,19 +38,26 @@ from .types import (
     Completion,
     FinalEvent,
     Health,
+    KeepAliveEvent,
     ModelInfo,
     ProgressEvent,
     Props,
+    RetryEvent,
     Slot,
     StreamEvent,
     Token,
     TokenEvent,
     _float,
     _int,
+    finite_json,
     parse_metrics,
 )
 
 T = TypeVar("T")
+
+# An error reply is read up to this many bytes: far more than any real one (a 200 KB JSON error
+# must still parse), yet bounded; only the start of the message is shown anyway.
+ERROR_BODY_LIMIT = 1024 * 1024
 
 # /completion fields that llama-server documents; anything passed to stream_completion goes
 # through as is (the server ignores what it does not know), this list is for documentation and
@@ -79,6 +93,8 @@ class LlamaCppClient:
         backoff_base: float = 0.5,
         retry_after_cap: float = 120.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        on_retry: Callable[[RetryEvent], object] | None = None,
+        max_event_bytes: int | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
@@ -88,6 +104,11 @@ class LlamaCppClient:
         self.backoff_base = backoff_base
         self.retry_after_cap = retry_after_cap
         self._sleep = sleep
+        self.on_retry = on_retry
+        """Called (with a RetryEvent: what failed, the delay, which retry) before every retry of
+        any request, e.g. to show "rate limited, retrying in 120 s". Streams also yield it."""
+        self.max_event_bytes = max_event_bytes
+        """Largest SSE event accepted (None: the decoder's default, 32 MiB)."""
         self._session: aiohttp.ClientSession | None = None
         self._props: Props | None = None
         # Router mode (llama-server --models-dir): the model every request is routed to.
@@ -116,8 +137,13 @@ class LlamaCppClient:
             self._session = aiohttp.ClientSession(timeout=timeout, headers=headers)
         return self._session
 
-    def __repr__(self) -> str:  # never show the key
-        return f"LlamaCppClient({self.base_url!r}, api_key={'***' if self.api_key else None})"
+    @property
+    def display_url(self) -> str:
+        """The server's address fit to show anywhere: a password (or token) in it is ***."""
+        return redact_url(self.base_url)
+
+    def __repr__(self) -> str:  # never show the key, nor a password inside the URL
+        return f"LlamaCppClient({self.display_url!r}, api_key={'***' if self.api_key else None})"
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -126,6 +152,18 @@ class LlamaCppClient:
         if isinstance(wanted, (int, float)):
             return min(float(wanted), self.retry_after_cap)
         return self.backoff_base * (2.0**attempt) * random.uniform(0.5, 1.5)
+
+    def _retry_event(self, attempt: int, limit: int, error: LlamaError) -> RetryEvent:
+        if isinstance(error, RateLimited):
+            reason = "rate limited (429)"
+        elif error.status is not None:
+            reason = f"the server answered {error.status}"
+        else:
+            reason = cap(error.message, 120)
+        event = RetryEvent(reason, self._backoff(attempt, error), attempt + 1, limit, error)
+        if self.on_retry is not None:
+            self.on_retry(event)
+        return event
 
     async def _with_retries(self, attempt_fn: Callable[[], Awaitable[T]], retries: int | None) -> T:
         limit = self.max_retries if retries is None else retries
@@ -136,7 +174,7 @@ class LlamaCppClient:
             except LlamaError as error:
                 if not error.retryable or attempt >= limit:
                     raise
-                await self._sleep(self._backoff(attempt, error))
+                await self._sleep(self._retry_event(attempt, limit, error).delay_s)
                 attempt += 1
 
     async def _open(self, method: str, path: str, *, json_body: Any = None) -> aiohttp.ClientResponse:
@@ -150,22 +188,28 @@ class LlamaCppClient:
             elif isinstance(json_body, dict) and "model" not in json_body:
                 json_body = {**json_body, "model": self.model}
         url = self.base_url + path
+        shown = self.display_url
         try:
-            resp = await self._http().request(method, url, json=json_body)
+            # Redirects are never followed: a 307 would re-send the prompt and the key elsewhere.
+            resp = await self._http().request(method, url, json=json_body, allow_redirects=False)
         except aiohttp.ConnectionTimeoutError as e:
-            raise ConnectTimeout(f"could not connect to {self.base_url} within {self.connect_timeout:g}s") from e
+            raise ConnectTimeout(f"could not connect to {shown} within {self.connect_timeout:g}s") from e
         except (TimeoutError, aiohttp.SocketTimeoutError) as e:
-            raise ReadTimeout(f"{self.base_url} did not answer within {self.read_timeout:g}s") from e
+            raise ReadTimeout(f"{shown} did not answer within {self.read_timeout:g}s") from e
         except aiohttp.InvalidURL as e:
-            raise ServerUnreachable(f"invalid server URL {self.base_url!r}") from e
-        except (aiohttp.ClientConnectionError, OSError) as e:
-            raise ServerUnreachable(f"cannot reach llama-server at {self.base_url}: {_reason(e)}") from e
+            raise ServerUnreachable(f"invalid server URL {shown!r}") from e
+        except (aiohttp.ClientError, OSError) as e:
+            raise ServerUnreachable(f"cannot reach llama-server at {shown}: {plain_reason(e)}") from e
         if resp.status < 300:
             return resp
+        if resp.status < 400:
+            resp.release()
+            raise self._redirect_error(resp.status, resp.headers.get("Location"), path)
         try:
-            text = await resp.text(errors="replace")
-        except (TimeoutError, aiohttp.ClientError):
-            text = ""
+            raw = await _read_some(resp, ERROR_BODY_LIMIT)
+            text = raw.decode(resp.charset or "utf-8", errors="replace")
+        except LookupError:  # an unknown charset
+            text = raw.decode("utf-8", errors="replace")
         finally:
             resp.release()
         try:
@@ -173,6 +217,21 @@ class LlamaCppClient:
         except ValueError:
             body = text
         raise error_from_response(resp.status, body, resp.headers)
+
+    def _redirect_error(self, status: int, location: str | None, path: str) -> RedirectRefused:
+        from urllib.parse import urljoin
+
+        shown = self.display_url
+        if not location:
+            return RedirectRefused(f"{shown}{path} answered {status} (a redirect) without saying where", status=status)
+        target = urljoin(self.base_url + path, location)
+        where = "another server" if origin(target) != origin(self.base_url) else "another address on the same server"
+        return RedirectRefused(
+            f"{shown}{path} redirects ({status}) to {where}, {cap(redact_url(target), 200)}; llama-tui does not "
+            "follow redirects (they would send your prompt there): set the server URL to the address that answers",
+            status=status,
+            location=target,
+        )
 
     async def _json(self, method: str, path: str, json_body: Any = None, *, retries: int | None = None) -> Any:
         import aiohttp
@@ -182,15 +241,15 @@ class LlamaCppClient:
             try:
                 text = await resp.text(errors="replace")
             except (TimeoutError, aiohttp.SocketTimeoutError) as e:
-                raise ReadTimeout(f"{self.base_url}{path} went silent mid-response") from e
-            except aiohttp.ClientError as e:
-                raise ServerUnreachable(f"connection lost reading {path}: {_reason(e)}") from e
+                raise ReadTimeout(f"{self.display_url}{path} went silent mid-response") from e
+            except (aiohttp.ClientError, LookupError) as e:
+                raise ServerUnreachable(f"connection lost reading {path}: {plain_reason(e)}") from e
             finally:
                 resp.release()
             try:
                 return json.loads(text)
-            except ValueError as e:
-                raise ProtocolError(f"{path} returned invalid JSON: {text[:200]!r}") from e
+            except (ValueError, RecursionError) as e:
+                raise ProtocolError(f"{path}: {_not_json(text)}", body=cap(text, ERROR_BODY_LIMIT)) from e
 
         return await self._with_retries(attempt, retries)
 
@@ -202,31 +261,53 @@ class LlamaCppClient:
         data = await self._json("GET", "/health", retries=0)
         return Health(status=str(data.get("status", "")) if isinstance(data, dict) else "", raw=data)
 
+    async def _object(self, method: str, path: str, json_body: Any = None) -> dict[str, Any]:
+        """A JSON object from `path`; ProtocolError for anything else (a list, a string, null)."""
+        data = await self._json(method, path, json_body)
+        if not isinstance(data, dict):
+            raise ProtocolError(f"{path}: expected a JSON object from llama-server, got {_json_kind(data)}")
+        return data
+
     async def props(self) -> Props:
-        props = Props.from_json(await self._json("GET", "/props"))
+        props = Props.from_json(await self._object("GET", "/props"))
         self._props = props
         return props
 
     async def tokenize(self, text: str, *, with_pieces: bool = False, add_special: bool = False) -> list[Token]:
         body = {"content": text, "with_pieces": with_pieces, "add_special": add_special}
-        data = await self._json("POST", "/tokenize", body)
+        data = await self._object("POST", "/tokenize", body)
+        tokens = data.get("tokens", [])
+        if not isinstance(tokens, list):
+            raise ProtocolError(f"/tokenize: expected a list of tokens, got {_json_kind(tokens)}")
         out: list[Token] = []
-        for item in data.get("tokens", []):
+        for item in tokens:
             if isinstance(item, dict):
                 piece = item.get("piece")
-                out.append(Token(int(item["id"]), bytes(piece) if isinstance(piece, list) else piece))
+                if isinstance(piece, list):
+                    piece = bytes(b for b in piece if isinstance(b, int) and 0 <= b < 256)
+                out.append(Token(_int(item.get("id"), -1), piece if isinstance(piece, str | bytes) else None))
             else:
-                out.append(Token(int(item)))
+                out.append(Token(_int(item, -1)))
         return out
 
     async def detokenize(self, tokens: Sequence[int]) -> str:
-        data = await self._json("POST", "/detokenize", {"tokens": list(tokens)})
-        return str(data.get("content", ""))
+        data = await self._object("POST", "/detokenize", {"tokens": list(tokens)})
+        content = data.get("content", "")
+        return content if isinstance(content, str) else ""
 
-    async def apply_template(self, messages: Sequence[Mapping[str, Any]]) -> str:
-        """The model's own chat template applied by the server (POST /apply-template)."""
-        data = await self._json("POST", "/apply-template", {"messages": [dict(m) for m in messages]})
-        return str(data.get("prompt", ""))
+    async def apply_template(
+        self, messages: Sequence[Mapping[str, Any]], *, template_kwargs: Mapping[str, Any] | None = None
+    ) -> str:
+        """The model's own chat template applied by the server (POST /apply-template);
+        `template_kwargs` are the template's own options (e.g. enable_thinking)."""
+        body: dict[str, Any] = {"messages": [dict(m) for m in messages]}
+        if template_kwargs:
+            body["chat_template_kwargs"] = dict(template_kwargs)
+        data = await self._object("POST", "/apply-template", body)
+        prompt = data.get("prompt", "")
+        if not isinstance(prompt, str):
+            raise ProtocolError(f"/apply-template: expected the prompt as text, got {_json_kind(prompt)}")
+        return prompt
 
     async def slots(self) -> list[Slot]:
         data = await self._json("GET", "/slots")
@@ -262,32 +343,64 @@ class LlamaCppClient:
 
     async def stream_completion(self, prompt: str | Sequence[int | str], **params: Any) -> AsyncIterator[StreamEvent]:
         """POST /completion with stream=true; yields TokenEvent, ProgressEvent and, last, one
-        FinalEvent. Raises StreamCutOff if the stream ends without `stop: true`. Closing the
-        iterator (or cancelling its task) closes the response, which stops the generation."""
+        FinalEvent. Before a retry it yields a RetryEvent (why, and how long it waits); when the
+        server sends keep-alives (`: ping`) it yields a KeepAliveEvent for each chunk of them.
+        Raises StreamCutOff if the stream ends without `stop: true`. Closing the iterator (or
+        cancelling its task) closes the response, which stops the generation."""
         import aiohttp
 
         body = {**params, "prompt": prompt if isinstance(prompt, str) else list(prompt), "stream": True}
-        t0 = time.perf_counter()
-        resp = await self._with_retries(lambda: self._open("POST", "/completion", json_body=body), None)
+        attempt = 0
+        while True:
+            t0 = time.perf_counter()
+            try:
+                resp = await self._open("POST", "/completion", json_body=body)
+                break
+            except LlamaError as error:
+                if not error.retryable or attempt >= self.max_retries:
+                    raise
+                retry = self._retry_event(attempt, self.max_retries, error)
+                yield retry
+                await self._sleep(retry.delay_s)
+                attempt += 1
         ttft_ms: float | None = None
-        decoder = SSEDecoder()
+        decoder = SSEDecoder() if self.max_event_bytes is None else SSEDecoder(self.max_event_bytes)
+        pings = 0
+        received = 0  # bytes, and the start of them, to say what a reply that was no stream was
+        head = b""
         loads = json.loads
         try:
+            if "text/html" in resp.headers.get("Content-Type", ""):
+                raise self._not_a_stream(await _read_some(resp))
             while True:
                 try:
                     chunk = await resp.content.readany()
                 except (TimeoutError, aiohttp.SocketTimeoutError) as e:
                     raise ReadTimeout(f"llama-server sent nothing for {self.read_timeout:g}s (read timeout)") from e
                 except aiohttp.ClientError as e:
-                    raise StreamCutOff(f"connection to llama-server lost mid-stream: {_reason(e)}") from e
-                events = decoder.feed(chunk) if chunk else decoder.close()
+                    raise StreamCutOff(f"connection to llama-server lost mid-stream: {plain_reason(e)}") from e
+                if received < 512:
+                    head += chunk[: 512 - received]
+                    if received == 0 and chunk.lstrip()[:1] == b"<":
+                        raise self._not_a_stream(chunk + await _read_some(resp))
+                received += len(chunk)
+                try:
+                    events = decoder.feed(chunk) if chunk else decoder.close()
+                except EventTooLarge as e:
+                    raise ProtocolError(
+                        f"llama-server sent an event of more than {e.limit // (1024 * 1024)} MiB without a line end; "
+                        "gave up on this answer (what arrived is kept)"
+                    ) from e
+                if decoder.comments != pings and not events:
+                    pings = decoder.comments
+                    yield KeepAliveEvent(time.perf_counter() - t0, pings)
                 for ev in events:
                     try:
                         data = loads(ev.data)
-                    except ValueError as e:
+                    except (ValueError, RecursionError) as e:
                         if ev.data.strip() == "[DONE]":
                             continue
-                        raise ProtocolError(f"malformed event from llama-server: {ev.data[:200]!r}") from e
+                        raise ProtocolError(f"malformed event from llama-server: {cap(ev.data, 200)!r}") from e
                     # Fast path: a plain token event (nearly every event of a stream).
                     if type(data) is dict and ev.event == "message":
                         content = data.get("content")
@@ -301,20 +414,21 @@ class LlamaCppClient:
                             if ttft_ms is None:
                                 ttft_ms = (time.perf_counter() - t0) * 1000.0
                             tokens = data.get("tokens")
+                            probs = data.get("completion_probabilities")
                             yield TokenEvent(
                                 content,
                                 tokens if type(tokens) is list else [],
-                                data.get("completion_probabilities"),
+                                None if probs is None else finite_json(probs),
                                 data,
                             )
                             continue
                     if ev.event == "error" or (isinstance(data, dict) and "error" in data):
                         raise error_from_stream(data)
                     if not isinstance(data, dict):
-                        raise ProtocolError(f"unexpected event from llama-server: {ev.data[:200]!r}")
+                        raise ProtocolError(f"unexpected event from llama-server: {cap(ev.data, 200)!r}")
                     content = data.get("content") or ""
                     if not isinstance(content, str):
-                        raise ProtocolError(f"event content is not text: {ev.data[:200]!r}")
+                        raise ProtocolError(f"event content is not text: {cap(ev.data, 200)!r}")
                     progress = data.get("prompt_progress")
                     if isinstance(progress, dict) and not content:
                         yield ProgressEvent(
@@ -330,20 +444,36 @@ class LlamaCppClient:
                         if ttft_ms is None:
                             ttft_ms = (time.perf_counter() - t0) * 1000.0
                         tokens = data.get("tokens")
+                        probs = data.get("completion_probabilities")
                         yield TokenEvent(
                             content,
                             tokens if isinstance(tokens, list) else [],
-                            data.get("completion_probabilities"),
+                            None if probs is None else finite_json(probs),
                             data,
                         )
                     if data.get("stop"):
                         yield FinalEvent.from_json(data, ttft_ms)
                         return
                 if not chunk:
+                    if received == 0:
+                        raise StreamCutOff("llama-server closed the connection without sending anything")
+                    if ttft_ms is None and not pings and head and not head.startswith((b"data:", b":", b"event:")):
+                        raise ProtocolError(
+                            "llama-server's reply was not an event stream; it began: "
+                            f"{cap(head.decode('utf-8', 'replace'), 120)!r}"
+                        )
                     raise StreamCutOff("llama-server closed the stream before the answer was complete")
         finally:
             # Closing (not releasing) drops the connection, which stops generation on the server.
             resp.close()
+
+    def _not_a_stream(self, start: bytes) -> ProtocolError:
+        text = start.decode("utf-8", "replace")
+        return ProtocolError(
+            f"{self.display_url} answered with {describe_html(text)} instead of llama-server's event stream "
+            "(is another web server or a proxy at that address?)",
+            body=cap(text, ERROR_BODY_LIMIT),
+        )
 
     async def complete(self, prompt: str | Sequence[int | str], **params: Any) -> Completion:
         """Non-streaming POST /completion."""
@@ -365,11 +495,35 @@ class LlamaCppClient:
         return props.bos_token
 
 
-def _reason(error: BaseException) -> str:
-    os_error = getattr(error, "os_error", None)
-    if isinstance(os_error, OSError) and os_error.strerror:
-        return os_error.strerror
-    return str(error) or type(error).__name__
+def _json_kind(value: Any) -> str:
+    if isinstance(value, str):
+        return f"the text {cap(value, 60)!r}"
+    return {list: "a list", dict: "an object", type(None): "null", bool: "true/false"}.get(type(value), "a number")
+
+
+def _not_json(text: str) -> str:
+    if looks_like_html(text):
+        return f"the server answered with {describe_html(text)}, not llama-server's JSON"
+    return f"llama-server's reply is not valid JSON: {cap(text, 200)!r}"
+
+
+async def _read_some(resp: aiohttp.ClientResponse, limit: int = 4096) -> bytes:
+    """Up to `limit` more bytes of a reply (fewer at its end), to describe it; what arrived
+    before reading failed."""
+    import aiohttp
+
+    parts: list[bytes] = []
+    size = 0
+    try:
+        while size < limit:
+            piece = await resp.content.read(limit - size)
+            if not piece:
+                break
+            parts.append(piece)
+            size += len(piece)
+    except (TimeoutError, aiohttp.ClientError):
+        pass
+    return b"".join(parts)
 
 
 async def collect(events: AsyncIterator[StreamEvent]) -> Completion:

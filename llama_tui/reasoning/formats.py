@@ -136,6 +136,15 @@ FAMILIES: dict[str, tuple[ReasoningFormat, Resend]] = {
     "gpt-oss": (HARMONY, Resend.NEVER),  # analysis of earlier turns is dropped
     "magistral": (MISTRAL, Resend.ALWAYS),  # Ministral 3 Reasoning keeps [THINK] blocks
 }
+# The built-in template families' names (llama_tui.templates) for the same formats.
+FAMILIES.update(
+    {
+        "deepseek-v3.1": FAMILIES["deepseek-v3"],
+        "deepseek-v3.2": FAMILIES["deepseek-v3"],
+        "glm-4.6": FAMILIES["glm4"],
+        "glm-4.7": FAMILIES["glm4.7"],
+    }
+)
 
 
 def format_for(family: str | None = None, prompt: str = "") -> ReasoningFormat:

@@ -10,9 +10,10 @@ from textual.binding import Binding, BindingType
 MAIN_KEYS: list[BindingType] = [
     Binding("ctrl+n", "new_session", "New", tooltip="New session"),
     Binding("escape", "stop", "Stop", show=False, tooltip="Stop the answer; else leave an edit (to the composer)"),
+    Binding("ctrl+g", "stop_thinking", "Answer now", show=False, priority=True, tooltip="Stop thinking: answer now"),
     Binding("ctrl+k", "switcher", "Switch", priority=True, tooltip="Session switcher (fuzzy)"),
     Binding("ctrl+b", "toggle_sidebar", "Sidebar", tooltip="Hide or show the sidebar"),
-    Binding("ctrl+g", "focus_filter", "Filter sessions", show=False, priority=True),
+    Binding("ctrl+l", "focus_filter", "Filter sessions", show=False, priority=True),
     Binding("alt+left", "resize_sidebar(-1)", "Narrower sidebar", show=False),
     Binding("alt+right", "resize_sidebar(1)", "Wider sidebar", show=False),
     Binding("ctrl+t", "toggle_settings", "Settings", tooltip="Hide or show the settings pane"),

@@ -308,6 +308,9 @@ class MainScreen(Screen[None]):
             views[-1].focus()
             views[-1].scroll_visible(animate=False)
 
+    def action_stop_thinking(self) -> None:
+        self.answering.stop_thinking()
+
     def action_stop(self) -> None:
         """Esc: stop the answer being generated, wherever the focus is (what arrived is kept,
         marked interrupted); otherwise leave an edit. Then back to the composer."""
@@ -323,11 +326,7 @@ class MainScreen(Screen[None]):
     def _draft_changed(self) -> None:
         if self._draft_timer is not None:
             self._draft_timer.stop()
-        self._draft_timer = self.set_timer(0.5, self._composer_paused)
-
-    def _composer_paused(self) -> None:
-        self.save_draft_now()
-        self.update_context_meter()  # the meter counts the unsent text too
+        self._draft_timer = self.set_timer(0.5, self.save_draft_now)
 
     def save_draft_now(self) -> None:
         if self._draft_timer is not None:
@@ -335,6 +334,7 @@ class MainScreen(Screen[None]):
             self._draft_timer = None
         if self.session is not None and self.is_mounted:
             self.sessions.save_draft(self.session, self.query_one(Composer).text)
+            self.update_context_meter()  # the meter counts the unsent text too
 
     @on(Composer.RecallLast)
     def _recall_last(self) -> None:

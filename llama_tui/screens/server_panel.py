@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 from textual.worker import Worker
 
-from ..chat.request import is_server_fallback
 from ..chat.server_watch import ServerWatch
 from ..client import AuthenticationError, LlamaError, Props, Slot
 from ..domain import CONTEXT_OVERFLOW_ADVICE, ChatMessage, Session
 from ..server_state import ServerState
+from ..templates.detect import is_server_fallback
 from ..widgets.status_bar import WARN_FRACTION, StatusBar
 from .host import ScreenHost
 from .model_picker import ModelPickerScreen

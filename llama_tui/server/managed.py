@@ -96,7 +96,8 @@ class ManagedServer:
         self._api_key = api_key
         self._env = dict(env) if env is not None else None
         self.max_log_bytes = max_log_bytes
-        """At start(), a log file bigger than this is moved to NAME.1 and a new one begun."""
+        """A log file that grows past this (at start() or while the server runs) is moved to
+        NAME.1 and a new one begun: at most about twice this on disk."""
         self._proc: subprocess.Popen[bytes] | None = None
         self._reader: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -130,9 +131,9 @@ class ManagedServer:
 
     @property
     def log_path(self) -> Path:
-        """Everything the server printed (appended to across starts, private 0600, rotated once it
-        passes max_log_bytes). A temporary file unless log_path was given; it is kept after the
-        server stops, for the user to read."""
+        """Everything the server printed (appended to across starts, private 0600, rotated as soon
+        as it passes max_log_bytes, even while the server runs). A temporary file unless log_path
+        was given; it is kept after the server stops, for the user to read."""
         if self._log_path is None:
             self._log_path = Path(tempfile.mkdtemp(prefix="llama-tui-server-")) / "llama-server.log"
         return self._log_path
@@ -210,6 +211,9 @@ class ManagedServer:
         stream = proc.stdout
         assert stream is not None
         pending = b""
+        # Bytes this run wrote to the current file: start() already rotated an old file that was
+        # too big, so each file stays within about twice max_log_bytes.
+        size = 0
         try:
             while True:
                 try:
@@ -221,6 +225,10 @@ class ManagedServer:
                 with contextlib.suppress(OSError):
                     log.write(chunk)
                     log.flush()
+                size += len(chunk)
+                if size > self.max_log_bytes:  # a chatty server: rotate now, not at the next start
+                    log = self._rotate(log)
+                    size = 0
                 pending += chunk
                 *complete, pending = pending.split(b"\n")
                 if len(pending) > _MAX_PARTIAL:
@@ -239,6 +247,19 @@ class ManagedServer:
                 waiters = list(self._waiters)
             for wake in waiters:
                 wake()
+
+    def _rotate(self, log: IO[bytes]) -> IO[bytes]:
+        """Move the full log to NAME.1 (replacing the older one) and carry on in a new NAME: the
+        log never takes more than about 2 x max_log_bytes on disk, however long the server runs."""
+        path = self.log_path
+        with contextlib.suppress(OSError):
+            log.close()
+        with contextlib.suppress(OSError):
+            os.replace(path, path.with_name(path.name + ".1"))
+        try:
+            return os.fdopen(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab")
+        except OSError:
+            return open(os.devnull, "ab")  # nowhere to write: keep draining the pipe all the same
 
     def _add(self, lines: list[str], partial: str) -> None:
         with self._lock:

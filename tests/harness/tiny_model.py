@@ -157,6 +157,8 @@ def model_key(
     context_length: int,
     add_bos_token: bool,
     extra_tokens: tuple[tuple[str, bool], ...] = (),
+    bos_token: str | None = None,
+    eos_token: str | None = None,
 ) -> str:
     params: dict[str, object] = {
         "generator": GENERATOR_VERSION,
@@ -173,6 +175,11 @@ def model_key(
     }
     if extra_tokens:  # only when asked for, so the files made without them keep their names
         params["extra_tokens"] = [list(t) for t in extra_tokens]
+    # Only when set, so the keys (and cached files) of models made before these parameters stay valid.
+    if bos_token is not None:
+        params["bos_token"] = bos_token
+    if eos_token is not None:
+        params["eos_token"] = eos_token
     digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:12]
     return f"tiny-{chat_template}-g{GENERATOR_VERSION}-s{seed}-{digest}"
 
@@ -194,6 +201,8 @@ def make_tiny_model(
     context_length: int = 4096,
     add_bos_token: bool = True,
     extra_tokens: tuple[tuple[str, bool], ...] = (),
+    bos_token: str | None = None,
+    eos_token: str | None = None,
 ) -> Path:
     """Write (or reuse) a tiny model and return its path.
 
@@ -205,6 +214,10 @@ def make_tiny_model(
     ``<|eot_id|>`` the EOS token), ``"none"`` (no template in the file, like the base Gemma 3 270M: the
     server falls back to ChatML), or any other string, which is used as the Jinja template itself.
     ``extra_tokens`` adds (text, control?) tokens to the vocabulary, e.g. ``REASONING_TOKENS``.
+
+    ``bos_token`` / ``eos_token`` (e.g. ``"<bos>"``, ``"<｜end▁of▁sentence｜>"``) make that text the BOS / EOS
+    token, added to the vocabulary as a control token if it is not there: a template's ``bos_token`` and
+    ``eos_token`` then render as the real model's do (the official-template tests need this).
     """
     path = Path(path)
     key = model_key(
@@ -219,6 +232,8 @@ def make_tiny_model(
         context_length=context_length,
         add_bos_token=add_bos_token,
         extra_tokens=extra_tokens,
+        bos_token=bos_token,
+        eos_token=eos_token,
     )
     if path.suffix == ".gguf":
         target, key_file = path, path.with_name(path.name + ".key")
@@ -246,6 +261,8 @@ def make_tiny_model(
             context_length=context_length,
             add_bos_token=add_bos_token,
             extra_tokens=extra_tokens,
+            bos_token=bos_token,
+            eos_token=eos_token,
             name=key,
         )
         os.chmod(tmp_name, 0o644)
@@ -273,6 +290,8 @@ def _write_model(
     add_bos_token: bool,
     extra_tokens: tuple[tuple[str, bool], ...],
     name: str,
+    bos_token: str | None = None,
+    eos_token: str | None = None,
 ) -> None:
     import gguf
     import numpy as np
@@ -281,14 +300,23 @@ def _write_model(
         raise ValueError("n_embd must be a multiple of n_head, and n_head a multiple of n_head_kv")
     template = CHAT_TEMPLATES.get(chat_template, chat_template)
     tokens, scores, types = build_vocab(n_vocab_words, extra_tokens)
-    n_vocab = len(tokens)
     head_dim = n_embd // n_head
     n_embd_kv = head_dim * n_head_kv
 
+    for special in (bos_token, eos_token):
+        if special is not None and special not in tokens:
+            tokens.append(special)
+            types.append(_CONTROL)
+            scores.append(scores[-1] - 1.0)
+    n_vocab = len(tokens)
     if chat_template == "llama3":
         bos, eos = tokens.index("<|begin_of_text|>"), tokens.index("<|eot_id|>")
     else:
         bos, eos = tokens.index("<s>"), tokens.index("</s>")
+    if bos_token is not None:
+        bos = tokens.index(bos_token)
+    if eos_token is not None:
+        eos = tokens.index(eos_token)
 
     writer = gguf.GGUFWriter(str(out), "llama")
     writer.add_name(name)

@@ -29,8 +29,8 @@ async def test_an_edited_answer_is_marked_edited_and_drops_the_old_figures(make_
         assert "edited by hand" in footer
         assert "n_predict" not in footer and "tok" not in footer
         stored = app.store.get_message(edited.message.id)
-        assert stored.edited_at is not None and stored.timings is None and stored.probs is None
+        assert stored.meta == {"edited": True} and stored.timings is None and stored.probs is None
         # The original stays beside it, with its own figures.
         assert edited.alternatives == (2, 2)
         original = app.store.get_message(answer.message.id)
-        assert original.stop_type == "limit" and original.edited_at is None
+        assert original.stop_type == "limit" and not (original.meta or {}).get("edited")

@@ -88,13 +88,13 @@ async def test_the_help_lists_a_messages_keys_by_name_wherever_the_focus_is(make
         assert "Filter sessions" in text and "Wider sidebar" in text
 
 
-async def test_ctrl_g_goes_to_the_sidebar_filter_even_when_hidden(make_app) -> None:
+async def test_ctrl_l_goes_to_the_sidebar_filter_even_when_hidden(make_app) -> None:
     app = make_app(NOBODY)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await started(pilot)
         await pilot.press("ctrl+b")
         assert not screen.query_one(Sidebar).display
-        await pilot.press("ctrl+g")
+        await pilot.press("ctrl+l")
         await wait_for(pilot, lambda: isinstance(screen.focused, Input) and screen.focused.id == "session-filter")
         assert screen.query_one(Sidebar).display
 

@@ -56,7 +56,7 @@ async def test_a_model_without_a_chat_template_gets_the_chatml_fallbacks_stops(
 ) -> None:
     """#13.7: a GGUF without a template (like the base Gemma 3 270M): llama-server renders ChatML,
     and the `server` template's requests carry ChatML's stops, so the answer ends at the turn's end."""
-    from llama_tui.chat.request import is_server_fallback
+    from llama_tui.templates.detect import is_server_fallback
     from tests.harness.tiny_model import NO_TEMPLATE, make_tiny_model
 
     server = fresh_llama_server(model=make_tiny_model(tiny_models_dir, chat_template=NO_TEMPLATE))
@@ -74,7 +74,7 @@ async def test_a_model_without_a_chat_template_gets_the_chatml_fallbacks_stops(
 
 
 async def test_a_model_with_its_own_template_is_not_taken_for_the_fallback(llama_server, llama3_server) -> None:
-    from llama_tui.chat.request import is_server_fallback
+    from llama_tui.templates.detect import is_server_fallback
 
     for server in (llama_server, llama3_server):
         async with LlamaCppClient(server.url) as client:

@@ -24,7 +24,7 @@ from llama_tui.reasoning import (
     resend_policy,
     start_for,
 )
-from tests.harness.official import official_template
+from tests.harness.assets import official_template
 from tests.harness.server import LlamaServer
 
 ON, OFF = {"enable_thinking": True}, {"enable_thinking": False}
