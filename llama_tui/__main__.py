@@ -108,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imp.add_argument("file", type=Path)
     imp.add_argument("--data-dir", metavar="DIR", type=Path, help="where sessions are stored")
+    imp.add_argument(
+        "--config", metavar="FILE", type=Path, help="config file, for default_template (default: the user config dir)"
+    )
     return parser
 
 

@@ -5,18 +5,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
 from textual import work
 from textual.app import App, SystemCommand
 from textual.screen import Screen
+from textual.theme import Theme
 
 from .chat.connection import ServerConnection
 from .chat.discovery import Candidate
 from .client import LlamaCppClient
 from .commands import palette_commands
-from .config import Config
+from .config import Config, ConfigError
+from .config_files import save_settings
 from .domain import SessionSummary
 from .screens.finder import ManagedServerStarted
 from .screens.main import MainScreen
@@ -28,10 +31,23 @@ from .store import Store
 from .widgets.terminal_guard import ControlCharFilter
 
 
-def _alt_digits_as_keys() -> None:
-    """Let alt+1..9 reach the app as keys. Textual maps ESC+digit (what xterm-style terminals and
-    tmux send for Alt+digit) to macOS Option characters such as "™", so alt+digit bindings could
-    never fire there. Removing those entries makes the parser report alt+digit instead."""
+@dataclass(frozen=True)
+class _KeyName:
+    """Stands in for a `Keys` member in Textual's sequence table (the parser reads `.value`)."""
+
+    value: str
+
+
+def _patch_key_table() -> None:
+    """Two gaps in Textual's table of terminal sequences (a private module, hence the care):
+
+    - alt+1..9: Textual maps ESC+digit (what xterm-style terminals and tmux send for Alt+digit)
+      to macOS Option characters such as "™", so alt+digit bindings could never fire there.
+      Removing those entries makes the parser report alt+digit instead.
+    - alt+enter: ESC+CR is not in the table, so the parser re-issues it as a plain "enter" (it
+      drops the alt of keys it maps by name) and alt+enter *sent* the message in tmux. Mapped to
+      "alt+enter", it reaches the composer as the new-line key it is documented to be.
+    """
     try:
         from textual import _ansi_sequences
     except ImportError:  # a later Textual without that private table: nothing to undo
@@ -39,9 +55,10 @@ def _alt_digits_as_keys() -> None:
     table = cast("dict[str, object]", _ansi_sequences.ANSI_SEQUENCES_KEYS)  # a plain dict at run time
     for digit in "0123456789":
         table.pop("\x1b" + digit, None)
+    table.setdefault("\x1b\r", (_KeyName("alt+enter"),))
 
 
-_alt_digits_as_keys()
+_patch_key_table()
 
 
 class LlamaTui(App[None]):
@@ -105,6 +122,7 @@ class LlamaTui(App[None]):
         self.services.managed_server = server
 
     def on_mount(self) -> None:
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
         self.push_screen(MainScreen(self.services))
         if self.store.recovered_from is not None:
             self.notify(
@@ -122,6 +140,17 @@ class LlamaTui(App[None]):
         """The first-run screen started a llama-server: follow it, and stop it at exit."""
         self.managed_server = message.server
         self._watch_server()
+
+    def _theme_changed(self, theme: Theme) -> None:
+        """A theme chosen in the app (palette: "Change theme") is kept for the next start."""
+        config = self.services.config
+        if theme.name == config.theme:
+            return
+        config.theme = theme.name
+        try:
+            save_settings(self.services.config_path, theme=theme.name)
+        except (ConfigError, OSError) as e:
+            self.notify(f"Theme not saved: {e}", severity="warning", markup=False)
 
     @work(exclusive=True, group="managed-server", exit_on_error=False)
     async def _watch_server(self) -> None:

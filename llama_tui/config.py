@@ -10,22 +10,16 @@ comments and layout survive; save_config rewrites the file from the values (toml
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import difflib
 import math
 import os
-import secrets
-import stat
 import tomllib
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import tomli_w
-
-from .domain import KNOBS_BY_NAME, SettingError, parse_knob
-from .paths import ensure_dir
+from .domain import KNOBS_BY_NAME, SettingError, check_list_knob, parse_knob
 
 API_KEY_ENV = "LLAMA_API_KEY"
 
@@ -94,7 +88,10 @@ class Config:
     """Sent as a Bearer token. $LLAMA_API_KEY overrides it at load; not shown in repr."""
 
     theme: str = "textual-dark"
-    """Textual theme name."""
+    """Textual theme name (the one chosen in the app is saved here)."""
+
+    sidebar_width: int = 32
+    """Width of the sessions sidebar in columns (alt+left / alt+right in the app; saved here)."""
 
     default_template: str = "server"
     """Prompt template for new sessions: a built-in name or a name from [templates]."""
@@ -134,10 +131,10 @@ class Config:
     writes the environment's one into the file."""
 
 
-_SAVED_FIELDS = tuple(
+SAVED_FIELDS = tuple(
     f.name for f in fields(Config) if f.name not in ("api_key_from_env", "server_url_set", "server_launch")
 )
-_TOML_KEYS = (*_SAVED_FIELDS, "server")  # [server.launch] is stored as server_launch
+_TOML_KEYS = (*SAVED_FIELDS, "server")  # [server.launch] is stored as server_launch
 _STRINGS = ("server_url", "api_key", "theme", "default_template")
 # Every number of the file has a range: too small a health_interval floods the server (1e-6 s
 # made 8,000 requests in 10 s), too large a timeout is a hang. (minimum, maximum, unit)
@@ -151,6 +148,7 @@ _LAUNCH_NUMBERS: dict[str, tuple[float, float, str]] = {
     "startup_timeout": (1.0, 86400.0, "seconds"),
     "stop_grace": (0.1, 600.0, "seconds"),
 }
+SIDEBAR_MIN, SIDEBAR_MAX = 16, 80
 _TOML_TYPES = {
     str: "a string",
     int: "an integer",
@@ -185,7 +183,10 @@ def check_knobs(values: Any, where: str) -> dict[str, Any]:
         if knob.kind is list:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ConfigError(f'{where} {name} must be an array of strings, e.g. ["a", "b"]')
-            checked[name] = list(value)
+            try:
+                checked[name] = check_list_knob(name, list(value))  # as the settings pane checks them
+            except SettingError as e:
+                raise ConfigError(f"{where} {e}") from None
             continue
         if isinstance(value, bool) or not isinstance(value, int | float):
             kind = "a whole number" if knob.kind is int else "a number"
@@ -207,7 +208,7 @@ def _tables(value: Any, key: str) -> dict[str, dict[str, Any]]:
     return value
 
 
-def _from_dict(raw: dict[str, Any]) -> Config:
+def config_from_dict(raw: dict[str, Any]) -> Config:
     """Validate parsed TOML; messages name the key but not the file (the caller adds it)."""
     config = Config()
     for key, value in raw.items():
@@ -223,6 +224,10 @@ def _from_dict(raw: dict[str, Any]) -> Config:
             if key == "server_url":
                 config.server_url_set = True
             setattr(config, key, value)
+        elif key == "sidebar_width":
+            if isinstance(value, bool) or not isinstance(value, int) or not SIDEBAR_MIN <= value <= SIDEBAR_MAX:
+                raise ConfigError(f"sidebar_width must be a whole number from {SIDEBAR_MIN} to {SIDEBAR_MAX}")
+            config.sidebar_width = value
         elif key in _NUMBERS:
             setattr(config, key, _number(key, value, _NUMBERS[key], key))
         elif key == "default_settings":
@@ -311,7 +316,7 @@ def _check_templates(config: Config) -> None:
             )
 
 
-def _read_file(path: Path) -> Config | None:
+def read_config_file(path: Path) -> Config | None:
     """The file's own config (no environment overrides), or None if there is no file."""
     try:
         data = path.read_bytes()
@@ -327,149 +332,16 @@ def _read_file(path: Path) -> Config | None:
         # The message carries "(at line N, column M)" on every Python version.
         raise ConfigError(f"{path}: invalid TOML: {e}") from None
     try:
-        return _from_dict(raw)
+        return config_from_dict(raw)
     except ConfigError as e:
         raise ConfigError(f"{path}: {e}") from None
 
 
 def load_config(path: Path) -> Config:
     """The config at `path` (defaults if there is no file), with $LLAMA_API_KEY applied."""
-    config = _read_file(Path(path)) or Config()
+    config = read_config_file(Path(path)) or Config()
     env_key = os.environ.get(API_KEY_ENV)
     if env_key:
         config.api_key = env_key
         config.api_key_from_env = True
     return config
-
-
-def _to_dict(config: Config, api_key: str | None) -> dict[str, Any]:
-    """What gets written: only values that differ from the defaults, so that changing a default
-    in a later version reaches users who never set it."""
-    defaults = Config()
-    data: dict[str, Any] = {}
-    for name in _SAVED_FIELDS:
-        value = api_key if name == "api_key" else getattr(config, name)
-        if value is not None and value != getattr(defaults, name):
-            data[name] = copy.deepcopy(value)
-    if config.servers:
-        data["servers"] = {n: {k: v for k, v in asdict(p).items() if v is not None} for n, p in config.servers.items()}
-    launch = {
-        k: v
-        for k, v in asdict(config.server_launch).items()
-        if v is not None and v != getattr(defaults.server_launch, k)
-    }
-    if launch:
-        data["server"] = {"launch": launch}
-    return data
-
-
-def save_config(config: Config, path: Path) -> None:
-    """Write `config` to `path` atomically. Refuses (ConfigError) if the current file does not
-    load. A file holding an api_key is created 0600."""
-    path = Path(path)
-    # Write through a symlink (dotfile managers) instead of replacing the link with a file.
-    target = path.resolve() if path.is_symlink() else path
-    try:
-        existing = _read_file(target)
-    except ConfigError as e:
-        raise ConfigError(f"{e}\nNot saving over it: fix the file first.") from None
-    # A key from $LLAMA_API_KEY stays out of the file: keep whatever key the file had.
-    api_key = (existing.api_key if existing else None) if config.api_key_from_env else config.api_key
-    data = _to_dict(config, api_key)
-    try:
-        _from_dict(copy.deepcopy(data))  # never write a file that would not load back
-    except ConfigError as e:
-        raise ConfigError(f"{path}: not saved: {e}") from None
-    text = tomli_w.dumps(data)
-    if api_key or any(p.api_key for p in config.servers.values()):
-        mode = 0o600
-    elif target.exists():
-        mode = stat.S_IMODE(target.stat().st_mode)
-    else:
-        mode = 0o666  # the umask decides, as for any new file
-    try:
-        ensure_dir(target.parent)
-        _write_atomic(target, text, mode)
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot save: {e.strerror or e}") from None
-
-
-def _write_atomic(target: Path, text: str, mode: int) -> None:
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    # Created with its final mode: the key is never readable by others, even for a moment.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    with contextlib.suppress(OSError):  # make the rename durable; not possible on every platform
-        dir_fd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-
-
-def save_preset(path: Path, name: str, values: dict[str, Any]) -> None:
-    """Add or replace preset `name` in the config file (created if missing), editing the file in
-    place with tomlkit: the user's comments, order and layout survive; only [presets.NAME] is
-    (re)written. Refuses (ConfigError) a file that does not load, and never writes one that would
-    not load back. The file keeps its mode (0600 if it holds a key)."""
-    import tomlkit
-    from tomlkit.exceptions import TOMLKitError
-
-    name = name.strip()
-    if not name:
-        raise ConfigError("a preset needs a name")
-    path = Path(path)
-    checked = check_knobs(values, f"[presets.{name}]")
-    target = path.resolve() if path.is_symlink() else path
-    try:
-        existing = _read_file(target)
-    except ConfigError as e:
-        raise ConfigError(f"{e}\nNot saving over it: fix the file first.") from None
-    text = target.read_text(encoding="utf-8") if existing is not None else ""
-    try:
-        doc = tomlkit.parse(text)
-        presets = doc.get("presets")
-        if presets is None:
-            presets = tomlkit.table(is_super_table=True)
-            doc["presets"] = presets
-        current = presets.get(name)
-        if isinstance(current, tomlkit.items.Table | tomlkit.items.InlineTable):
-            # Update the table in place: its header comment and the comments around it stay.
-            for key in [k for k in current if k not in checked]:
-                del current[key]
-            for key, value in checked.items():
-                current[key] = value
-        else:
-            if isinstance(presets, tomlkit.items.InlineTable):
-                table: Any = tomlkit.inline_table()
-                table.update(checked)
-            else:
-                table = tomlkit.table()
-                table.update(checked)
-                table.add(tomlkit.nl())  # a blank line before whatever follows, as people write it
-            presets[name] = table
-        new_text = tomlkit.dumps(doc)
-    except (TOMLKitError, ValueError, TypeError) as e:
-        raise ConfigError(f"{path}: not saved: cannot edit the file: {e}") from None
-    try:
-        _from_dict(tomllib.loads(new_text))  # never write a file that would not load back
-    except (ConfigError, tomllib.TOMLDecodeError) as e:
-        raise ConfigError(f"{path}: not saved: {e}") from None
-    if existing is not None and (existing.api_key or any(p.api_key for p in existing.servers.values())):
-        mode = 0o600  # a file holding a key is private
-    else:
-        mode = stat.S_IMODE(target.stat().st_mode) if existing is not None else 0o666
-    try:
-        ensure_dir(target.parent)
-        _write_atomic(target, new_text, mode)
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot save: {e.strerror or e}") from None

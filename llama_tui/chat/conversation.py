@@ -98,9 +98,19 @@ class Conversation:
         if editing is not None and editing.id is not None:
             path = path[: next((i for i, m in enumerate(path) if m.id == editing.id), len(path))]
             if editing.role == "assistant":
+                # The text is no longer the model's: what the server measured of the original (its
+                # speed, why it stopped, token probabilities) stays with the original, beside it.
                 edited = self.writes.run(
                     self.store.add_message,
-                    editing.replace(id=None, content=text, state="complete", parent_id=editing.parent_id, error=None),
+                    ChatMessage(
+                        role="assistant",
+                        content=text,
+                        session_id=session.id,
+                        parent_id=editing.parent_id,
+                        settings=editing.settings,
+                        reasoning=editing.reasoning,
+                        meta={"edited": True},
+                    ),
                 )
                 if edited is FAILED:
                     return NOT_SAVED

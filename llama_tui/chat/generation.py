@@ -31,7 +31,7 @@ from ..client import (
     TokenEvent,
 )
 from ..client.errors import API_KEY_HINT
-from ..domain import ChatMessage
+from ..domain import CONTEXT_OVERFLOW_ADVICE, ChatMessage
 from ..reasoning import THINK, Phase, ReasoningFormat, ReasoningStream, Start, stop_thinking
 from ..sanitize import one_line
 from ..store import Store, StoreError
@@ -82,7 +82,8 @@ def describe_error(error: LlamaError) -> str:
     if isinstance(error, ContextOverflow):
         n_prompt, n_ctx = error.n_prompt_tokens, error.n_ctx
         if isinstance(n_prompt, int) and isinstance(n_ctx, int) and n_prompt and n_ctx:
-            return f"{message} (prompt {n_prompt:,} tokens, context {n_ctx:,})"
+            message = f"{message} (prompt {n_prompt:,} tokens, context {n_ctx:,})"
+        return f"{message}. {CONTEXT_OVERFLOW_ADVICE}"
     if isinstance(error, AuthenticationError):
         return f"{message}: the server refused the API key; {API_KEY_HINT}"
     if isinstance(error, ModelLoading):

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..client import LlamaError
+from ..client import LlamaError, Slot
 from ..domain import ChatMessage, SamplingSettings, Session
 from ..reasoning import (
     THINK,
@@ -125,6 +125,30 @@ def _turn(message: ChatMessage) -> dict[str, Any]:
     return turn
 
 
+def queue_note(id_slot: int | None, slots: Sequence[Slot]) -> str | None:
+    """What to say while an answer that has not started yet waits: the slot it asked for (or,
+    asking for none, every slot) is busy with another request, e.g. "waiting for a free slot
+    (1/1 busy)". None when nothing says it is queued."""
+    if not slots:
+        return None
+    busy = sum(slot.is_processing for slot in slots)
+    if id_slot is not None:
+        queued = any(slot.id == id_slot and slot.is_processing for slot in slots)
+    else:
+        queued = busy == len(slots)
+    return f"waiting for a free slot ({busy}/{len(slots)} busy)" if queued else None
+
+
+def server_template_stops(prompt: str) -> tuple[str, ...]:
+    """Stop strings for a prompt rendered by the server's template: ChatML's when it is ChatML.
+    A model with a real ChatML template ends its turn with <|im_end|> anyway; one without a
+    template (the server falls back to ChatML) may not know the format and would write turn
+    after turn until n_predict or a full context."""
+    if "<|im_start|>assistant" in prompt:
+        return tuple(get_template("chatml").stops)
+    return ()
+
+
 def template_stops(template: str, custom_templates: Mapping[str, Any] | None = None) -> tuple[str, ...]:
     """The stop strings a template needs (none for the model's own: the server knows its EOS)."""
     if template == SERVER_TEMPLATE:
@@ -180,7 +204,7 @@ async def render_prompt(
         bos = await server.bos_token()
         if bos and prompt.startswith(bos):
             prompt = prompt[len(bos) :]
-        return RenderedPrompt(prompt)
+        return RenderedPrompt(prompt, server_template_stops(prompt))
     tpl = get_template(template, custom_templates)
     # A session keeps the options it was given; only those this template has are used.
     known = {option.name for option in tpl.options}
@@ -268,6 +292,8 @@ class RequestBuilder:
             else:
                 prompt.append(part)
         body = dict(params)
+        if rendered.stops:  # the model's own template: its stops are known only now
+            body["stop"] = merge_stops(body.get("stop", []), rendered.stops)
         body.setdefault("preserved_tokens", list(fmt.preserved_tokens))
         first = prompt[0]
         if len(prompt) == 1 and isinstance(first, str):

@@ -20,6 +20,8 @@ class Sessions:
         self.writes = writes
         self.clock = clock
         self._deleted: list[int] = []  # this instance's deletes, newest last, for undo
+        # Sessions this instance made, with what they were made with (see drop_if_blank).
+        self._made: dict[int, tuple[str, dict[str, Any], str | None, str | None]] = {}
 
     def list(self, filter_text: str = "") -> list[SessionSummary]:
         return self.store.list_sessions(filter_text)
@@ -34,7 +36,32 @@ class Sessions:
         (id None): it can be looked at but not sent from."""
         session = Session(template=template, settings=SamplingSettings.from_dict(dict(settings)), server=server)
         created = self.writes.run(self.store.create_session, session)
-        return session if created is FAILED else created
+        if created is FAILED:
+            return session
+        if created.id is not None:
+            self._made[created.id] = (created.template, created.settings.to_dict(), created.server, created.model)
+        return created
+
+    def drop_if_blank(self, session: Session) -> bool:
+        """Leaving a session this instance made that is still blank (no title, messages, draft or
+        system prompt, and the template, settings, server and model it was made with): delete it, so
+        that ctrl+n pressed again and again leaves no pile of empty "New session" entries.
+        Checked against the store first: another instance may have written to it."""
+        made = self._made.get(session.id) if session.id is not None else None
+        if made is None or session.id is None:
+            return False
+        blank = (
+            not session.title
+            and session.head_id is None
+            and not session.draft
+            and not session.system_prompt
+            and (session.template, session.settings.to_dict(), session.server, session.model) == made
+        )
+        stored = self.get(session.id)
+        if not blank or stored is None or stored.head_id is not None or stored.draft or stored.title:
+            return False
+        del self._made[session.id]
+        return self.writes.run(self.store.delete_session, session.id) is not FAILED
 
     def open(self, session: Session) -> Conversation:
         return Conversation(self.store, session, self.writes)

@@ -55,6 +55,10 @@ def run_ask(args: argparse.Namespace) -> int:
             print("llama-tui ask: give a PROMPT or pipe one on stdin", file=sys.stderr)
             return EXIT_USAGE
         prompt = sys.stdin.read()
+    if not args.health and not prompt.strip():
+        # An empty prompt would still generate (until n_predict or a full context): refuse it.
+        print("llama-tui ask: the prompt is empty; give a PROMPT or pipe one on stdin", file=sys.stderr)
+        return EXIT_USAGE
     template = args.template or getattr(config, "default_template", "server")
     from ..paths import config_path
     from ..templates import TemplateError, UnknownTemplate, get_template, template_names

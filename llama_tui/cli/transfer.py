@@ -92,8 +92,16 @@ def _write(text: str, args: argparse.Namespace) -> int:
 
 
 def _import(store: Store, args: argparse.Namespace) -> int:
+    from ..config import ConfigError, load_config
+    from ..paths import config_path
+
     try:
-        ids = import_any(store, read_import_file(args.file))
+        default_template = load_config(config_path(getattr(args, "config", None))).default_template
+    except ConfigError as e:
+        print(f"llama-tui import: {e}", file=sys.stderr)
+        return 2
+    try:
+        ids = import_any(store, read_import_file(args.file), default_template=default_template)
     except (ImportFormatError, OSError) as e:
         print(f"llama-tui import: {e}", file=sys.stderr)
         return EXIT_USAGE

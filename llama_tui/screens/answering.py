@@ -15,7 +15,7 @@ from textual.worker import Worker
 
 from ..chat.conversation import AnswerPlan, Conversation, Refusal
 from ..chat.generation import Generation, describe_error
-from ..chat.request import CompletionRequest
+from ..chat.request import CompletionRequest, queue_note
 from ..client import ProgressEvent
 from ..domain import ChatMessage
 from ..server_state import ServerState
@@ -34,26 +34,52 @@ _FENCE = re.compile(r"^ {0,3}(?:```|~~~)[^\n]*\n(.*?)^ {0,3}(?:```|~~~)[ \t]*$",
 
 
 class ViewSink:
-    """Puts a generation on screen: text into the message view, progress into its bar."""
+    """Puts a generation on screen: text into the message view, progress into its bar. The first
+    sign of life (progress or text) clears a passing status such as "waiting for a free slot"."""
 
     def __init__(self, answering: Answering, view: MessageView) -> None:
         self.answering = answering
         self.view = view
+        self.started = False  # the server has begun on this answer
+        self.status_shown = False
+
+    def show_status(self, text: str) -> None:
+        if not self.started:
+            self.view.show_status(text)
+            self.status_shown = True
+
+    def _start(self) -> None:
+        self.started = True
+        if self.status_shown:
+            self.status_shown = False
+            self.view.update_footer()
 
     async def on_text(self, text: str) -> None:
+        if not self.started:
+            self._start()
         await self.view.write(text)
 
     def on_reasoning(self, text: str) -> None:
+        if not self.started:
+            self._start()
         self.view.write_reasoning(text)
 
     def on_tokens(self, count: int, thinking: bool) -> None:
+        if not self.started:
+            self._start()
         self.view.show_live(count, thinking)
 
     def on_progress(self, event: ProgressEvent) -> None:
+        if not self.started:
+            self._start()
         self.view.show_progress(event.fraction)
 
     def on_store_error(self, error: StoreError) -> None:
         self.answering.screen.writes.failed(error)
+
+
+# How often an answer that has not started looks whether it waits behind another request.
+QUEUE_CHECK_INTERVAL = 1.0
 
 
 class Answering:
@@ -99,34 +125,43 @@ class Answering:
 
     # -- sending ---------------------------------------------------------------------------------
 
-    async def send(self, text: str) -> None:
+    async def send(self, text: str) -> bool:
+        """Send the composer's text (the composer already gave it up). False when it was not
+        sent: the caller gives it back to the composer."""
         screen = self.screen
         conversation = screen.conversation
         if conversation is None or self._busy():
-            return
+            return False
         if screen.server_watch.state is ServerState.AUTH_ERROR:
             screen.notify(
                 "The server refused the API key: set api_key in the config or LLAMA_API_KEY.", severity="error"
             )
-            return
+            return False
         if screen.server_watch.router_mode and not conversation.session.model:
             screen.notify("This server runs in router mode: pick a model for this session first (F7).")
-            return
+            return False
+        if screen.editing is None:
+            overflow = await screen.refuse_overflow(text)
+            if overflow is not None:
+                screen.notify(overflow, title="Context full", severity="error", timeout=12, markup=False)
+                return False
         editing, screen.editing = screen.editing, None
         sent = conversation.send(text, editing=editing)
         if isinstance(sent, Refusal):
             screen.editing = editing
             screen.refuse(sent)
-            return
-        self._clear_composer()
+            return False
+        self._after_send()
         if sent.branched:
             await screen.show_path()
         elif sent.user is not None:
             await screen.chat_pane().add(sent.user)
         if sent.user is not None:
             prefill, screen.prefill = screen.prefill, ""
+            screen.composer().show_prefill("")
             await self._start(conversation.new_answer(sent.path, self.request_params(), prefill=prefill))
         screen.refresh_sessions()
+        return True
 
     async def answer_with_prefill(self, path: list[ChatMessage], prefill: str) -> None:
         """Answer the last user turn of `path` with an answer that starts with `prefill`."""
@@ -135,7 +170,16 @@ class Answering:
             await self._start(conversation.new_answer(path, self.request_params(), prefill=prefill))
 
     def _clear_composer(self) -> None:
+        """Leaving an edit: the composer gets back what it held before."""
         self.screen.composer().set_text(self._draft_before_edit or "")
+        self._draft_before_edit = None
+        self.screen.save_draft_now()
+
+    def _after_send(self) -> None:
+        """The composer emptied itself on Enter; after an edit, the draft it held before comes
+        back, ahead of anything typed since."""
+        if self._draft_before_edit:
+            self.screen.composer().give_back(self._draft_before_edit)
         self._draft_before_edit = None
         self.screen.save_draft_now()
 
@@ -180,12 +224,15 @@ class Answering:
     ) -> None:
         screen = self.screen
         generation = self._generation = Generation(screen.services.connection.client, screen.services.store)
+        sink = ViewSink(self, view)
         if screen.server_watch.state is ServerState.SLEEPING:
             screen.notify("Waking the model: the first answer takes a moment.", title="llama-server")
-            view.show_status("waking model…")
+            sink.show_status("waking model…")
         view.start_stream()
+        screen.server_watch.note_activity()
+        queued = asyncio.ensure_future(self._say_if_queued(sink, (answer.settings or {}).get("id_slot")))
         try:
-            result = await generation.run(answer, request, ViewSink(self, view))
+            result = await generation.run(answer, request, sink)
         except asyncio.CancelledError:
             try:
                 stopped = screen.services.store.get_message(answer.id) if answer.id is not None else None
@@ -193,13 +240,28 @@ class Answering:
                 stopped = None
             await view.finish(stopped or answer.replace(content=view.text, state="interrupted"))
             raise
+        finally:
+            queued.cancel()
+            screen.server_watch.note_activity()
+            screen.update_context_meter()  # stopped, failed or complete: the conversation changed
         await view.finish(result.message)
         if not result.saved:
             screen.writes.keep_answer(result.message)
         if result.error is not None:
             screen.notify(describe_error(result.error), title="llama-server", severity="error", markup=False)
             screen.answer_failed(result.error)
-        screen.update_context_meter()
+
+    async def _say_if_queued(self, sink: ViewSink, id_slot: object) -> None:
+        """While the answer has not started, say so if its slot is busy with another request
+        (otherwise "streaming…" with nothing coming looks like a hang)."""
+        watch = self.screen.server_watch
+        slot = id_slot if isinstance(id_slot, int) else None
+        while not sink.started:
+            await asyncio.sleep(QUEUE_CHECK_INTERVAL)
+            await watch.refresh_slots()
+            note = queue_note(slot, watch.slots)
+            if note is not None:
+                sink.show_status(note)
 
     # -- actions on one message ------------------------------------------------------------------
 

@@ -6,10 +6,11 @@ the helpers' reach into the screen is written down in one place.
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
 from textual.app import App
+from textual.geometry import Size
 from textual.notifications import SeverityLevel
 from textual.worker import Worker
 
@@ -25,7 +26,11 @@ from ..widgets.chat_pane import ChatPane
 from ..widgets.composer import Composer
 from ..widgets.message_view import MessageView
 from ..widgets.settings_pane import SettingsPane
+from ..widgets.sidebar import Sidebar
 from ..widgets.status_bar import StatusBar
+
+# What a helper runs in a worker: a coroutine, or a coroutine function (made only if it starts).
+Work = Coroutine[Any, Any, None] | Callable[[], Coroutine[Any, Any, None]]
 
 
 class ScreenHost(Protocol):
@@ -51,6 +56,9 @@ class ScreenHost(Protocol):
     def composer(self) -> Composer: ...
     def status_bar(self) -> StatusBar: ...
     def settings_pane(self) -> SettingsPane: ...
+    def sidebar(self) -> Sidebar: ...
+    @property
+    def size(self) -> Size: ...
 
     def notify(
         self,
@@ -62,7 +70,7 @@ class ScreenHost(Protocol):
         markup: bool = True,
     ) -> None: ...
     def start_worker(
-        self, work: Coroutine[Any, Any, None], group: str, *, exclusive: bool = False, exit_on_error: bool = True
+        self, work: Work, group: str, *, exclusive: bool = False, exit_on_error: bool = True
     ) -> Worker[None]: ...
     def refuse(self, refusal: Refusal) -> None: ...
 
@@ -81,4 +89,5 @@ class ScreenHost(Protocol):
     def request_params(self) -> dict[str, Any]: ...
     async def answer_with_prefill(self, path: list[ChatMessage], prefill: str) -> None: ...
     def update_context_meter(self) -> None: ...
+    async def refuse_overflow(self, text: str) -> str | None: ...
     def answer_failed(self, error: LlamaError) -> None: ...

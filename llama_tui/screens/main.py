@@ -8,7 +8,6 @@ export, ...) and `ServerPanel` (status bar, models, servers).
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
 from typing import Any
 
 from textual import on
@@ -38,7 +37,9 @@ from ..widgets.status_bar import StatusBar
 from .answering import Answering
 from .finder import ServerFinder
 from .help import HelpScreen
+from .host import Work
 from .keys import MAIN_KEYS
+from .panes import Panes
 from .server_panel import ServerPanel
 from .session_dialogs import SessionDialogs
 from .session_settings import SessionSettings
@@ -46,6 +47,7 @@ from .session_settings import SessionSettings
 
 class MainScreen(Screen[None]):
     BINDINGS = MAIN_KEYS
+    HELP_ALSO = (MessageView,)  # the help lists a message's keys wherever the focus is
 
     def __init__(self, services: AppServices) -> None:
         super().__init__()
@@ -61,6 +63,7 @@ class MainScreen(Screen[None]):
         self.server = ServerPanel(self)
         self.finder = ServerFinder(self, self.server)
         self.settings = SessionSettings(self)
+        self.panes = Panes(self)
         self._filter = ""
         self._draft_timer: Timer | None = None
 
@@ -102,8 +105,11 @@ class MainScreen(Screen[None]):
     def settings_pane(self) -> SettingsPane:
         return self.query_one(SettingsPane)
 
+    def sidebar(self) -> Sidebar:
+        return self.query_one(Sidebar)
+
     def start_worker(
-        self, work: Coroutine[Any, Any, None], group: str, *, exclusive: bool = False, exit_on_error: bool = True
+        self, work: Work, group: str, *, exclusive: bool = False, exit_on_error: bool = True
     ) -> Worker[None]:
         return self.run_worker(work, group=group, exclusive=exclusive, exit_on_error=exit_on_error)
 
@@ -119,6 +125,9 @@ class MainScreen(Screen[None]):
 
     def update_context_meter(self) -> None:
         self.server.update_context_meter()
+
+    async def refuse_overflow(self, text: str) -> str | None:
+        return await self.server.refuse_overflow(text)
 
     def answer_failed(self, error: LlamaError) -> None:
         self.server.answer_failed(error)
@@ -137,6 +146,7 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one(SettingsPane).display = False
+        self.panes.fit()
         self.query_one(StatusBar).set_server(self.services.connection.url, ServerState.UNKNOWN)
         self.query_one(SettingsPane).set_presets(sorted(self.services.config.presets))
         self.refresh_sessions()
@@ -187,7 +197,10 @@ class MainScreen(Screen[None]):
         if self.answering.stop():
             self.notify("The answer being generated was stopped; what arrived is kept (c continues it).")
         self.answering.cancel_edit()
+        left = self.session
         self.conversation = self.sessions.open(session)
+        if left is not None and left.id != session.id and self.sessions.drop_if_blank(left):
+            self.refresh_sessions()  # no pile of empty "New session" entries
         await self.server.session_opened(session)
         await self.show_path(focus_message=focus_message)
         self.query_one(Composer).set_text(session.draft)
@@ -275,17 +288,19 @@ class MainScreen(Screen[None]):
         self.server.open_monitor()
 
     def action_toggle_sidebar(self) -> None:
-        sidebar = self.query_one(Sidebar)
-        sidebar.display = not sidebar.display
+        self.panes.toggle_sidebar()
 
     async def action_toggle_settings(self) -> None:
-        pane = self.query_one(SettingsPane)
-        await pane.build()
-        pane.display = not pane.display
-        if pane.display:
-            pane.focus()
-        else:
-            self.query_one(Composer).focus()
+        await self.panes.toggle_settings()
+
+    def action_focus_filter(self) -> None:
+        self.panes.focus_filter()
+
+    def action_resize_sidebar(self, step: int) -> None:
+        self.panes.resize_sidebar(step)
+
+    def on_resize(self) -> None:
+        self.panes.fit()
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen())
@@ -300,11 +315,11 @@ class MainScreen(Screen[None]):
         self.answering.stop_thinking()
 
     def action_stop(self) -> None:
-        """Esc: stop the answer being generated (what arrived is kept, marked interrupted);
-        otherwise leave an edit, or go back to the composer."""
+        """Esc: stop the answer being generated, wherever the focus is (what arrived is kept,
+        marked interrupted); otherwise leave an edit. Then back to the composer."""
         if self.answering.stop():
-            return
-        if self.answering.cancel_edit():
+            self.notify("Answer stopped; what arrived is kept (c on it continues, r retries).")
+        elif self.answering.cancel_edit():
             self.notify("Edit cancelled.")
         self.query_one(Composer).focus()
 
@@ -322,6 +337,7 @@ class MainScreen(Screen[None]):
             self._draft_timer = None
         if self.session is not None and self.is_mounted:
             self.sessions.save_draft(self.session, self.query_one(Composer).text)
+            self.update_context_meter()  # the meter counts the unsent text too
 
     @on(Composer.RecallLast)
     def _recall_last(self) -> None:
@@ -332,7 +348,8 @@ class MainScreen(Screen[None]):
 
     @on(Composer.Submitted)
     async def _submitted(self, event: Composer.Submitted) -> None:
-        await self.answering.send(event.text)
+        if not await self.answering.send(event.text):
+            self.query_one(Composer).give_back(event.text)
 
     @on(MessageView.ActionRequested)
     async def _message_action(self, event: MessageView.ActionRequested) -> None:

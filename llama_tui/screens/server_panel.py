@@ -3,13 +3,16 @@ ServerWatch service, the context meter, router-mode models, several servers and 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from textual.worker import Worker
 
 from ..chat.server_watch import ServerWatch
 from ..client import AuthenticationError, LlamaError, Props, Slot
-from ..domain import Session
+from ..domain import CONTEXT_OVERFLOW_ADVICE, ChatMessage, Session
 from ..server_state import ServerState
-from ..widgets.status_bar import StatusBar
+from ..templates.detect import is_server_fallback
+from ..widgets.status_bar import WARN_FRACTION, StatusBar
 from .host import ScreenHost
 from .model_picker import ModelPickerScreen
 
@@ -27,6 +30,7 @@ class ServerPanel:
             health_interval=services.config.health_interval,
         )
         self._watcher: Worker[None] | None = None
+        self.context: ContextCount | None = None  # the context meter's last count
 
     @property
     def _status(self) -> StatusBar:
@@ -40,6 +44,8 @@ class ServerPanel:
 
     def _state_changed(self, state: ServerState, detail: str) -> None:
         self._status.set_server(self.screen.services.connection.url, state, detail)
+        if state is ServerState.OK and self.context is None:
+            self.update_context_meter()  # e.g. the server woke up: the meter can count again
 
     def _props_changed(self, props: Props | None) -> None:
         if props is None:
@@ -48,7 +54,17 @@ class ServerPanel:
         if self.watch.router_mode and self.screen.services.connection.client.model is None:
             self._status.set_model("router: pick a model (F7)", 0)
             return
-        self._status.set_model(props.model_name, props.n_ctx)
+        if is_server_fallback(props.chat_template):
+            self._status.set_model(
+                props.model_name,
+                props.n_ctx,
+                note="⚠ no chat template",
+                note_detail="The model file has no chat template: with the `server` template, llama-server "
+                "renders ChatML, and llama-tui adds ChatML's stop strings so that answers end. A template "
+                "made for the model (settings pane, ctrl+t) will work better.",
+            )
+        else:
+            self._status.set_model(props.model_name, props.n_ctx)
         self.screen.fill_settings()
         self.update_context_meter()
 
@@ -141,19 +157,86 @@ class ServerPanel:
     # -- the context meter -----------------------------------------------------------------------
 
     def update_context_meter(self) -> None:
-        self.screen.start_worker(self._update_context_meter(), "context", exclusive=True, exit_on_error=False)
+        # The coroutine function, not a coroutine: a count replaced before it starts is never made.
+        self.screen.start_worker(self._update_context_meter, "context", exclusive=True, exit_on_error=False)
 
-    async def _update_context_meter(self) -> None:
-        """Context used by this session: /tokenize of the rendered prompt, against n_ctx."""
-        screen, props = self.screen, self.watch.props
-        conversation = screen.conversation
-        if conversation is None or conversation.session_id is None or props is None:
-            return
-        session = conversation.session
+    def _pending_text(self) -> str:
+        """The composer's unsent text, counted as the next user turn (not while editing: the
+        edit replaces a message already counted)."""
+        if self.screen.editing is not None:
+            return ""
+        return self.screen.composer().text
+
+    async def count_context(self, pending: str) -> ContextCount | None:
+        """Tokens the next request would hold: the session's prompt with `pending` as the next
+        user turn (/tokenize of the rendered prompt). None when it cannot be counted now (no
+        server facts, the server asleep: counting would wake it, or the server failed)."""
+        screen, watch = self.screen, self.watch
+        conversation, props = screen.conversation, watch.props
+        if conversation is None or conversation.session_id is None or props is None or watch.asleep:
+            return None
+        path = conversation.path()
+        if pending.strip():
+            path = [*path, ChatMessage(role="user", content=pending)]
         try:
-            rendered = await screen.builder.prompt(session, conversation.path())
+            rendered = await screen.builder.prompt(conversation.session, path)
             tokens = await screen.services.connection.client.tokenize(rendered.text)
         except LlamaError:
+            return None
+        return ContextCount(conversation.session_id, conversation.session.head_id, pending, len(tokens), props.n_ctx)
+
+    async def _update_context_meter(self) -> None:
+        """Context used by this session and the unsent message, against n_ctx."""
+        screen, props = self.screen, self.watch.props
+        session = screen.session
+        if session is None or props is None:
             return
-        if screen.session is session:
-            self._status.set_context(len(tokens), props.n_ctx)
+        pending = self._pending_text()
+        count = await self.count_context(pending)
+        if screen.session is not session:
+            return  # switched meanwhile: the new session's count follows
+        last = self.context
+        if (
+            count is None
+            and last is not None
+            and (last.session_id, last.head_id, last.pending)
+            == (
+                session.id,
+                session.head_id,
+                pending,
+            )
+        ):
+            return  # e.g. the server fell asleep: what was counted still holds
+        self.context = count
+        if count is not None:
+            self._status.set_context(count.used, count.n_ctx)
+        elif self.watch.asleep:
+            self._status.set_context(None, props.n_ctx, note="counted once the server is awake")
+
+    async def refuse_overflow(self, text: str) -> str | None:
+        """Why `text` must not be sent (the conversation with it does not fit the context), or
+        None. Counted exactly only when the last count came near the limit: most sends cost no
+        extra request."""
+        last = self.context
+        if last is None or last.used < WARN_FRACTION * last.n_ctx:
+            return None
+        count = last if last.pending == text else await self.count_context(text)
+        if count is None or count.used < count.n_ctx:
+            return None
+        self.context = count
+        self._status.set_context(count.used, count.n_ctx)
+        return (
+            f"Not sent: with this message the conversation is {count.used:,} tokens and the context holds "
+            f"{count.n_ctx:,}. {CONTEXT_OVERFLOW_ADVICE}"
+        )
+
+
+@dataclass(frozen=True)
+class ContextCount:
+    """One count of the context meter: what was counted, and the result."""
+
+    session_id: int
+    head_id: int | None
+    pending: str  # the unsent text counted as the next user turn ("" for none)
+    used: int
+    n_ctx: int

@@ -166,7 +166,11 @@ class SessionDialogs:
         if not source:
             return
         try:
-            ids = import_any(screen.services.store, read_import_file(Path(source).expanduser()))
+            ids = import_any(
+                screen.services.store,
+                read_import_file(Path(source).expanduser()),
+                default_template=screen.services.config.default_template,
+            )
         except (ImportFormatError, OSError, StoreError) as e:
             screen.notify(f"Import failed: {e}", severity="error", markup=False)
             return
@@ -184,7 +188,7 @@ class SessionDialogs:
         if conversation is None or conversation.session_id is None:
             return
         text = await screen.app.push_screen_wait(
-            TextPromptScreen("Start the answer with…", screen.prefill, "e.g. Sure! Here is")
+            TextPromptScreen("Start the answer with…", screen.prefill, "e.g. Sure! Here is", multiline=True)
         )
         if text is None:
             return
@@ -192,6 +196,7 @@ class SessionDialogs:
         path = conversation.path()
         if composer.text.strip() or not path or path[-1].role != "user":
             screen.prefill = text
+            composer.show_prefill(text)  # seen until the answer takes it
             if composer.text.strip():
                 screen.notify("The next answer will start with your text. Press Enter to send.")
             else:

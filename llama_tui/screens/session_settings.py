@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..config import ConfigError, save_preset
+from ..config import ConfigError
+from ..config_files import save_preset
 from ..domain import SamplingSettings
 from ..templates import template_names
 from .host import ScreenHost

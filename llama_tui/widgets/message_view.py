@@ -12,7 +12,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Collapsible, ProgressBar, Static
 
-from ..domain import ChatMessage
+from ..domain import CONTEXT_OVERFLOW_ADVICE, ChatMessage
 from ..format import format_timings
 from ..markdown_chunks import MarkdownChunker
 from ..reasoning import split_reasoning
@@ -63,6 +63,8 @@ def footer_text(message: ChatMessage) -> str:
     if message.role != "assistant":
         return ""
     parts: list[str] = []
+    if (message.meta or {}).get("edited") is True:
+        parts.append("✎ edited by hand")
     figures = format_timings(message.timings, message.stop_type, message.ttft_ms, truncated=message.truncated)
     if figures:
         parts.append(figures)
@@ -74,7 +76,8 @@ def footer_text(message: ChatMessage) -> str:
         parts.append(RETRY_HINT + ", c continues")
     elif message.state == "error":
         parts.append(f"⚠ error: {one_line(message.error or 'unknown')}")
-        parts.append(RETRY_HINT)
+        if CONTEXT_OVERFLOW_ADVICE not in (message.error or ""):  # retrying would fail the same way
+            parts.append(RETRY_HINT)
     if message.stop_type == "limit" and message.state == "complete":
         if message.truncated:  # the server stopped because the context was full, not n_predict
             parts.append("context full: answer cut off (start a new session or use a larger -c)")
@@ -105,18 +108,20 @@ class MessageView(Vertical):
     """
 
     # Keys that act on the focused message (shift+tab from the composer, or alt+up, focuses one).
+    # Descriptions are short for the footer; the help lists the tooltips.
+    HELP_TITLE = "On a message (alt+↑ or shift+tab reaches them)"
     BINDINGS = [
         Binding("up", "focus_sibling(-1)", "Previous message", show=False),
         Binding("down", "focus_sibling(1)", "Next message", show=False),
-        Binding("e", "request('edit')", "Edit"),
-        Binding("r", "request('regenerate')", "Regenerate"),
-        Binding("c", "request('continue')", "Continue"),
-        Binding("left,[", "request('previous_alternative')", "‹ Alt"),
-        Binding("right,]", "request('next_alternative')", "Alt ›"),
-        Binding("y", "request('copy')", "Copy"),
-        Binding("b", "request('copy_code')", "Copy code"),
-        Binding("f", "request('fork')", "Fork here"),
-        Binding("p", "request('probabilities')", "Probabilities"),
+        Binding("e", "request('edit')", "Edit", tooltip="Edit (a question: resend as a new branch)"),
+        Binding("r", "request('regenerate')", "Regenerate", tooltip="Regenerate the answer"),
+        Binding("c", "request('continue')", "Continue", tooltip="Continue the answer"),
+        Binding("left,[", "request('previous_alternative')", "‹ Alt", tooltip="Previous alternative"),
+        Binding("right,]", "request('next_alternative')", "Alt ›", tooltip="Next alternative"),
+        Binding("y", "request('copy')", "Copy", tooltip="Copy the message"),
+        Binding("b", "request('copy_code')", "Copy code", tooltip="Copy a code block (again: the next one)"),
+        Binding("f", "request('fork')", "Fork here", tooltip="Fork: a new session up to here"),
+        Binding("p", "request('probabilities')", "Probabilities", tooltip="Token probabilities"),
     ]
 
     class ChunkFrozen(Message):

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from llama_tui.config import load_config, save_preset
+from llama_tui.config import load_config
+from llama_tui.config_files import save_preset
 from llama_tui.server import ManagedServer
 from tests.harness.cli import run_cli
 

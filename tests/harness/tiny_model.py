@@ -184,6 +184,9 @@ def model_key(
     return f"tiny-{chat_template}-g{GENERATOR_VERSION}-s{seed}-{digest}"
 
 
+NO_TEMPLATE = "none"  # chat_template value for a model file without a chat template
+
+
 def make_tiny_model(
     path: Path,
     *,
@@ -208,7 +211,8 @@ def make_tiny_model(
     next to it records the parameters it was made with.
 
     ``chat_template`` is ``"chatml"`` or ``"llama3"`` (which also makes ``<|begin_of_text|>`` the BOS and
-    ``<|eot_id|>`` the EOS token), or any other string, which is used as the Jinja template itself.
+    ``<|eot_id|>`` the EOS token), ``"none"`` (no template in the file, like the base Gemma 3 270M: the
+    server falls back to ChatML), or any other string, which is used as the Jinja template itself.
     ``extra_tokens`` adds (text, control?) tokens to the vocabulary, e.g. ``REASONING_TOKENS``.
 
     ``bos_token`` / ``eos_token`` (e.g. ``"<bos>"``, ``"<｜end▁of▁sentence｜>"``) make that text the BOS / EOS
@@ -341,7 +345,8 @@ def _write_model(
     # prompt the server echoes is byte-identical to the prompt sent (as with the BPE vocabularies of real
     # ChatML and Llama-3 models).
     writer.add_add_space_prefix(False)
-    writer.add_chat_template(template)
+    if chat_template != NO_TEMPLATE:
+        writer.add_chat_template(template)
 
     rng = np.random.default_rng(seed)
 

@@ -113,7 +113,7 @@ async def test_changed_knob_is_carried_by_the_next_request(llama_server, make_ap
         await pilot.press("ctrl+t")
         knob = screen.query_one("#knob-temperature")
         knob.focus()
-        await pilot.press(*"0.33")
+        await pilot.press(*"0.33", "enter")
         await wait_for(pilot, lambda: screen.session.settings.get("temperature") == 0.33)
         # Invalid input is refused inline and never applied.
         top_k = screen.query_one("#knob-top_k")

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from llama_tui.config import Config, ConfigError, ServerProfile, load_config, save_config, save_preset
+from llama_tui.config import Config, ConfigError, ServerProfile, load_config
+from llama_tui.config_files import save_config, save_preset
 
 
 @pytest.fixture
@@ -301,3 +302,20 @@ def test_a_profile_key_makes_the_file_private(tmp_path: Path) -> None:
     config = Config(servers={"gpu": ServerProfile(url="http://gpu:8080", api_key="secret")})
     save_config(config, path)
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_save_settings_keeps_the_rest_and_checks_sidebar_width(tmp_path: Path) -> None:
+    """The theme and sidebar width chosen in the app (#13) are saved; nothing else changes."""
+    from llama_tui.config_files import save_settings
+
+    path = tmp_path / "config.toml"
+    path.write_text('server_url = "http://box:8080"\n[presets.fast]\ntemperature = 0.2\n')
+    save_settings(path, theme="nord", sidebar_width=40)
+    config = load_config(path)
+    assert (config.theme, config.sidebar_width, config.server_url) == ("nord", 40, "http://box:8080")
+    assert config.presets == {"fast": {"temperature": 0.2}}
+    path.write_text("sidebar_width = 8\n")
+    with pytest.raises(ConfigError, match="sidebar_width must be a whole number from 16 to 80"):
+        load_config(path)
+    with pytest.raises(ConfigError, match="not saved from the app"):
+        save_settings(tmp_path / "other.toml", server_url="http://x")

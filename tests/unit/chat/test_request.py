@@ -125,6 +125,30 @@ async def test_a_template_that_cannot_render_is_a_prompt_error() -> None:
     assert "stop" not in builder.params(session)  # an unknown template has no stops to add
 
 
+def test_queue_note_says_when_the_answer_waits_for_a_busy_slot() -> None:
+    from llama_tui.chat.request import queue_note
+    from llama_tui.client import Slot
+
+    one_busy = [Slot(0, 4096, True, 10), Slot(1, 4096, False, 0)]
+    assert queue_note(0, one_busy) == "waiting for a free slot (1/2 busy)"
+    assert queue_note(1, one_busy) is None
+    assert queue_note(None, one_busy) is None  # the server picks the idle one
+    assert queue_note(None, [Slot(0, 4096, True, 10)]) == "waiting for a free slot (1/1 busy)"
+    assert queue_note(None, []) is None  # /slots disabled: nothing known
+
+
+def test_the_server_template_gets_chatml_stops_only_for_a_chatml_prompt() -> None:
+    from llama_tui.chat.request import server_template_stops
+    from llama_tui.templates.detect import is_server_fallback
+
+    assert server_template_stops("<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n") == (
+        "<|im_end|>",
+        "<|im_start|>",
+    )
+    assert server_template_stops("<start_of_turn>user\nhi<end_of_turn>\n<start_of_turn>model\n") == ()
+    assert not is_server_fallback("{{ messages }}")
+
+
 class StandInConnection:
     """A ServerConnection whose client is the /apply-template stand-in."""
 
