@@ -19,6 +19,7 @@ from .errors import (
     StreamCutOff,
     StreamError,
 )
+from .slot_files import SlotErased, SlotFileRefused, SlotRestored, SlotSaved
 from .sse import SSEDecoder, SSEEvent
 from .types import (
     Completion,
@@ -60,6 +61,10 @@ __all__ = [
     "ServerError",
     "ServerUnreachable",
     "Slot",
+    "SlotErased",
+    "SlotFileRefused",
+    "SlotRestored",
+    "SlotSaved",
     "StreamCutOff",
     "StreamError",
     "StreamEvent",

@@ -41,6 +41,7 @@ class MessageAction(Enum):
         """Whether it must wait until no answer is streaming (copying never has to)."""
         return self not in (MessageAction.COPY, MessageAction.COPY_CODE)
 
+
 # Laying out a megabyte of text freezes the UI for seconds; the rest stays in the store, in the
 # copy (y) and in exports.
 DISPLAY_LIMIT = 64_000
