@@ -112,6 +112,10 @@ class Config:
     health_interval: float = 2.0
     """Seconds between health checks of the server."""
 
+    slot_cache_max_mb: int = 4096
+    """Disk space (MiB) for saved session KV caches (llama-server --slot-save-path files); the least
+    recently used go first. 0 turns saving and restoring off."""
+
     servers: dict[str, ServerProfile] = field(default_factory=dict)
     """Named servers ([servers.NAME] tables with url, api_key or api_key_env, default_template)."""
 
@@ -203,6 +207,10 @@ def _from_dict(raw: dict[str, Any]) -> Config:
             if not math.isfinite(value) or value <= 0:
                 raise ConfigError(f"{key} must be more than 0 seconds")
             setattr(config, key, float(value))
+        elif key == "slot_cache_max_mb":
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 16 * 1024 * 1024:
+                raise ConfigError(f"{key} must be a whole number of MiB from 0 (off) to 16777216")
+            config.slot_cache_max_mb = value
         elif key == "default_settings":
             config.default_settings = check_knobs(value, "[default_settings]")
         elif key == "presets":

@@ -11,7 +11,7 @@ with it), and when it was last used (least recently used files go first when ove
 
 Files in a directory we reach are deleted; on a remote server a file cannot be deleted, only
 overwritten: it is marked `blank_pending` and the service overwrites it with an empty slot's
-40-byte save at its next chance. Sidecars that do not parse are dropped (this is a cache).
+empty-slot save (about 40 bytes) at its next chance. Sidecars that do not parse are dropped (this is a cache).
 """
 
 from __future__ import annotations

@@ -270,8 +270,9 @@ class LlamaCppClient:
     async def _slot_action(self, id_slot: int, action: str, body: dict[str, Any]) -> Any:
         path = f"/slots/{check_slot_id(id_slot)}?" + urlencode({"action": action})
         try:
-            # Not retried: a save that reached the server may have written the file already.
-            return await self._json("POST", path, body, retries=0)
+            # Retried like any request (connection failures, 5xx): doing any of the three twice
+            # leaves the same result, and a server that just restarted may drop the first attempt.
+            return await self._json("POST", path, body)
         except (NotFound, NotSupported):
             raise
         except BadRequest as e:

@@ -5,7 +5,7 @@ names them. Facts from build b1-0c1e570 (llama-cpp-python 0.3.36):
 
 - save: `{"id_slot", "filename", "n_saved" (tokens), "n_written" (bytes), "timings": {"save_ms"}}`;
   a busy slot is saved once its current task ends (the request waits). An empty slot saves a
-  40-byte file.
+  file of a few dozen bytes.
 - restore: `{"id_slot", "filename", "n_restored", "n_read", "timings": {"restore_ms"}}`. A refused
   restore (missing file, another layer count or head size, a context too small for it) is a 400
   "Unable to restore slot: ..." and *clears the slot*. A file from another model with the same
