@@ -292,6 +292,28 @@ async def test_a_file_the_server_refuses_is_dropped_and_the_prompt_processed(
     assert not ours.exists() and await cache.saved_caches() == []
 
 
+async def test_a_failed_save_is_reported_quietly_and_nothing_is_lost(
+    fresh_llama_server: Callable[..., LlamaServer],
+    chatml_model: Path,
+    save_dir: Path,
+    tmp_path: Path,
+    events: list[SlotCacheEvent],
+) -> None:
+    server = fresh_llama_server(extra_args=["--slot-save-path", str(save_dir)])
+    prompt = user_turn(filler(600))
+    async with LlamaCppClient(server.url, backoff_base=0.01) as client:
+        cache = make_cache(client, tmp_path, events, files_dir=save_dir, model=chatml_model)
+        await cache.refresh()
+        first = await turn(client, cache, 1, prompt)
+        save_dir.rmdir()  # the server cannot write its file any more: "Unable to save slot" (500)
+        assert await cache.save_all() == 0
+        again = await turn(client, cache, 1, follow_up(prompt, first.completion.content, "more"))
+    [failed] = events
+    assert failed.kind is EventKind.SAVE_FAILED and "Unable to save slot" in failed.message
+    assert again.cache_n > 600  # the server's own cache still serves the session
+    assert await cache.saved_caches() == []
+
+
 async def test_a_server_without_slot_save_path_works_as_before(
     llama_server: LlamaServer, chatml_model: Path, tmp_path: Path, events: list[SlotCacheEvent]
 ) -> None:
