@@ -43,7 +43,6 @@ import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 
 from ..client import LlamaCppClient, LlamaError, NotSupported, Slot, SlotFileRefused
@@ -51,69 +50,11 @@ from ..gguf_info import GGUFError, ModelTraits, read_model_traits
 from ..sanitize import one_line
 from . import slot_cache_files as files_mod
 from .slot_cache_files import CacheEntry, CacheFiles, slot_filename
+from .slot_cache_types import EventKind, Prepared, RestoreReport, SavedCache, SlotCacheEvent
 from .slot_support import UNKNOWN, ModelIdentity, SlotSupport, Support, assess
 
-# Prompts shorter than this are not worth a file: re-processing them takes well under a second.
+# Prompts shorter than this are not worth a file: re-processing them takes a second at most on a CPU.
 MIN_TOKENS = 256
-
-
-class EventKind(Enum):
-    SAVED = "saved"
-    RESTORED = "restored"
-    REUSED = "reused"
-    NOT_REUSED = "not reused"
-    SAVE_FAILED = "save failed"
-    RESTORE_FAILED = "restore failed"
-    REMOVED = "removed"
-
-
-@dataclass(frozen=True, slots=True)
-class SlotCacheEvent:
-    """Something the user may want to know, quietly (a log line or a short notification)."""
-
-    kind: EventKind
-    session_id: int | None
-    message: str  # one line of plain text
-    n_tokens: int = 0
-    n_bytes: int = 0
-    ms: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """What prepare() did: send the request to `slot` (None: as before, the server picks)."""
-
-    slot: int | None
-    restored: int = 0  # tokens put back into the slot from a file; 0 if nothing was restored
-    restore_ms: float = 0.0
-    expected: int = 0  # prompt tokens the next completion should find cached thanks to the restore
-
-
-@dataclass(frozen=True, slots=True)
-class RestoreReport:
-    """How a restore turned out, known once the answer's timings are in."""
-
-    restored: int
-    cache_n: int  # prompt tokens the server did not have to process
-    reused: bool
-
-    @property
-    def footer(self) -> str:
-        if self.reused:
-            return f"cache restored: {self.cache_n:,} prompt tokens not re-processed"
-        return "restored cache not reused by the server: prompt processed again"
-
-
-@dataclass(frozen=True, slots=True)
-class SavedCache:
-    """One saved session cache, for the monitor."""
-
-    session_id: int
-    model_name: str
-    n_tokens: int
-    n_bytes: int
-    used_at: float
-    this_model: bool  # saved for the model the server runs now
 
 
 @dataclass
@@ -127,6 +68,7 @@ class _Held:
 
 
 EventCallback = Callable[[SlotCacheEvent], object]
+__all__ = ["EventKind", "Prepared", "RestoreReport", "SavedCache", "SlotCache", "SlotCacheEvent"]
 
 
 class SlotCache:
@@ -286,8 +228,8 @@ class SlotCache:
                 self._not_reused.add(self.identity.key)
                 self._assess()
                 self._emit(EventKind.NOT_REUSED, session_id, f"{report.footer}; {self.support.hint or 'not saving'}")
-        if slot is None:
-            return report
+        if slot is None or not self.support.can_save:
+            return report  # nothing will be saved: no need to look at /slots
         async with self._lock:
             for k in [k for k, h in self._held.items() if h.session_id == session_id or k == slot]:
                 del self._held[k]
@@ -434,8 +376,10 @@ class SlotCache:
 
     @staticmethod
     def _still_held(slot: int, held: _Held, snap: dict[int, Slot]) -> bool:
+        """Whether the slot still holds what we left there: the same task as after our answer. A
+        slot without a task id (a restarted server, or a restore not yet used) proves nothing."""
         s = snap.get(slot)
-        return s is not None and not s.is_processing and _id_task(s) == held.id_task
+        return s is not None and not s.is_processing and held.id_task is not None and _id_task(s) == held.id_task
 
     def _pick_slot(self, snap: dict[int, Slot], preferred: int | None) -> int | None:
         idle = [k for k, s in sorted(snap.items()) if not s.is_processing]

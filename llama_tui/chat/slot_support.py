@@ -135,3 +135,12 @@ class ModelIdentity:
     def key(self) -> str:
         fields = [self.model_path, self.model_ftype, self.build_info, self.n_ctx, self.file_stamp]
         return hashlib.sha256(json.dumps(fields).encode()).hexdigest()[:16]
+
+
+def would_gain(n_prompt_tokens: int, prompt_tokens_per_second: float) -> str:
+    """What saved caches would spare this session after a restart or an eviction, from its last
+    prompt size and the server's prompt speed (for the monitor when saving is off); "" if unknown."""
+    if n_prompt_tokens <= 0 or not prompt_tokens_per_second > 0 or prompt_tokens_per_second == float("inf"):
+        return ""
+    seconds = n_prompt_tokens / prompt_tokens_per_second
+    return f"a saved cache would spare re-processing {n_prompt_tokens:,} prompt tokens (about {seconds:.1f} s)"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from llama_tui.chat.slot_support import ModelIdentity, Support, assess
+from llama_tui.chat.slot_support import ModelIdentity, Support, assess, would_gain
 from llama_tui.client import Props
 from llama_tui.gguf_info import ModelTraits
 
@@ -80,3 +80,8 @@ def test_the_identity_changes_with_model_build_and_context(tmp_path: Path) -> No
     model.write_bytes(b"other weights")  # the same path, another file
     assert ModelIdentity.from_props(props(), local_model=model).key != first.key != base.key
     assert base.name == "a.gguf"
+
+
+def test_what_saving_would_spare_is_said_from_the_sessions_figures() -> None:
+    assert would_gain(3419, 81.4) == "a saved cache would spare re-processing 3,419 prompt tokens (about 42.0 s)"
+    assert would_gain(0, 100.0) == would_gain(100, 0.0) == would_gain(100, float("nan")) == ""
