@@ -1,10 +1,10 @@
-"""The Textual App: holds the injected config, client and store; the main screen does the rest."""
+"""The Textual App: built from the injected services (config, store, server connection); the main
+screen does the rest."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
-from functools import partial
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, cast
 
@@ -12,13 +12,16 @@ from textual import work
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
+from .chat.connection import ServerConnection
 from .client import LlamaCppClient
+from .commands import palette_commands
 from .config import Config
 from .domain import SessionSummary
 from .screens.main import MainScreen
 from .screens.monitor import ServerMonitorScreen
 from .screens.session_switcher import SessionCommands
 from .server import ManagedServer, ManagedServerError
+from .services import AppServices
 from .store import Store
 from .widgets.terminal_guard import ControlCharFilter
 
@@ -51,7 +54,7 @@ class LlamaTui(App[None]):
         client: LlamaCppClient,
         store: Store,
         config_path: Path,
-        custom_templates: dict[str, Any] | None = None,
+        custom_templates: Mapping[str, Any] | None = None,
         initial_session: int | None = None,
         new_session: bool = False,
         clock: Callable[[], float] = time.time,
@@ -60,21 +63,43 @@ class LlamaTui(App[None]):
         super().__init__()
         # The last line of defence: no control character in any text ever reaches the terminal.
         self._filters.append(ControlCharFilter())
-        self.managed_server = managed_server
-        self.server_name: str | None = None  # the [servers.NAME] profile in use, if any
-        self.config = config
-        self.client = client
-        self.store = store
-        self.config_path = config_path
-        self.custom_templates = custom_templates or {}
-        self.initial_session = initial_session
-        self.new_session = new_session
-        self.clock = clock
+        self.services = AppServices(
+            config=config,
+            store=store,
+            connection=ServerConnection(client),
+            config_path=config_path,
+            custom_templates=dict(custom_templates or {}),
+            clock=clock,
+            managed_server=managed_server,
+            initial_session=initial_session,
+            new_session=new_session,
+        )
         if config.theme in self.available_themes:
             self.theme = config.theme
 
+    # What the services hold, for the CLI that built the app and for tests.
+    @property
+    def client(self) -> LlamaCppClient:
+        return self.services.connection.client
+
+    @property
+    def store(self) -> Store:
+        return self.services.store
+
+    @property
+    def config(self) -> Config:
+        return self.services.config
+
+    @property
+    def managed_server(self) -> ManagedServer | None:
+        return self.services.managed_server
+
+    @managed_server.setter
+    def managed_server(self, server: ManagedServer | None) -> None:
+        self.services.managed_server = server
+
     def on_mount(self) -> None:
-        self.push_screen(MainScreen())
+        self.push_screen(MainScreen(self.services))
         if self.store.recovered_from is not None:
             self.notify(
                 f"The session store was damaged: it was moved aside to {self.store.recovered_from} "
@@ -111,23 +136,9 @@ class LlamaTui(App[None]):
             return
         self.sub_title = ""
         self.notify(f"llama-server ready in {seconds:.1f} s", markup=False)
-        self.main.poke_health()
+        self.main.server.watch.poke()
         code = await server.wait()  # cancelled when the app exits, so this means it crashed
         self.notify(f"llama-server exited ({code}); log: {server.log_path}", severity="error", timeout=30, markup=False)
-
-    async def use_server(self, name: str) -> None:
-        """Switch to the [servers.NAME] profile: a new client; the screen re-reads the server."""
-        profile = self.config.servers[name]
-        old = self.client
-        self.client = LlamaCppClient(
-            profile.url,
-            profile.resolved_key(),
-            connect_timeout=self.config.connect_timeout,
-            read_timeout=self.config.read_timeout,
-        )
-        self.server_name = name
-        self.main.server_changed()
-        await old.close()
 
     @property
     def main(self) -> MainScreen:
@@ -145,41 +156,8 @@ class LlamaTui(App[None]):
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        main = self.main
-        for title, help_text, action in (
-            ("New session", "Start a new conversation (ctrl+n)", main.action_new_session),
-            ("Rename session", "Rename the current session (F2)", main.action_rename_session),
-            ("Duplicate session", "Copy the current session with all its messages (F3)", main.action_duplicate_session),
-            ("Delete session", "Delete the current session, with undo (F8)", main.action_delete_session),
-            ("Undo delete", "Bring back the last deleted session (alt+u)", main.action_undo_delete),
-            ("Switch session", "Fuzzy-find a session (ctrl+k)", main.action_switcher),
-            ("Toggle sidebar", "Hide or show the sessions list (ctrl+b)", main.action_toggle_sidebar),
-            ("Toggle settings", "Hide or show the settings pane (ctrl+t)", main.action_toggle_settings),
-            ("Stop generation", "Stop the answer being generated (Esc)", main.action_stop),
-            ("Next session", "Open the next session in the list (ctrl+down)", main.action_next_session),
-            ("Previous session", "Open the previous session in the list (ctrl+up)", main.action_previous_session),
-            ("Help", "Show every key binding (F1)", main.action_help),
-            ("Search all sessions", "Full-text search across every session (ctrl+f)", main.action_search),
-            ("Export session as Markdown", "Write this session to a .md file", lambda: main.export_session("md")),
-            (
-                "Export session as JSON",
-                "Every field, every branch (re-importable)",
-                lambda: main.export_session("json"),
-            ),
-            (
-                "Export all sessions as JSON",
-                "A backup of every session",
-                lambda: main.export_session("json", everything=True),
-            ),
-            ("Import sessions", "From a llama-tui JSON export or a llama.cpp web UI export", main.import_sessions),
-            ("Pin / unpin session", "Keep this session at the top (F4)", main.action_toggle_pin),
-            ("Prefill the answer", "Start the next answer with your own text (F5)", main.action_prefill),
-            ("Prompt preview", "The exact prompt, its tokens and count (F6)", main.action_prompt_preview),
-            ("Server monitor", "Slots, metrics and model facts, live (F9)", main.action_server_monitor),
-        ):
-            yield SystemCommand(title, help_text, action)
-        for name, profile in self.config.servers.items():
-            yield SystemCommand(f"Use server: {name}", profile.url, partial(main.switch_server, name))
+        servers = [(name, profile.url) for name, profile in self.config.servers.items()]
+        yield from palette_commands(self.main, servers)
 
     async def on_unmount(self) -> None:
         await self.client.close()

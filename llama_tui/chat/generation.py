@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..client import (
@@ -23,13 +23,15 @@ from ..client import (
     ModelLoading,
     ProgressEvent,
     ProtocolError,
+    StreamEvent,
     TokenEvent,
 )
 from ..client.errors import API_KEY_HINT
-from ..domain import ChatMessage, Session
+from ..domain import ChatMessage
 from ..reasoning import split_reasoning
 from ..sanitize import one_line
 from ..store import Store, StoreError
+from .request import CompletionRequest
 
 
 class GenerationSink(Protocol):
@@ -45,20 +47,6 @@ class GenerationResult:
     message: ChatMessage
     error: LlamaError | None = None
     saved: bool = True  # False if the store refused the last write (disk full, read-only)
-
-
-def build_history(session: Session, path: Sequence[ChatMessage]) -> list[ChatMessage]:
-    """What the template renders: the session's system prompt, then the active path."""
-    history: list[ChatMessage] = []
-    if session.system_prompt.strip():
-        history.append(ChatMessage(role="system", content=session.system_prompt))
-    for m in path:
-        if m.role == "assistant":
-            # Reasoning is never sent back (an interrupted answer may still hold its <think> block).
-            m = m.replace(content=split_reasoning(m.content)[1])
-        if m.role in ("user", "assistant", "system"):
-            history.append(m)
-    return history
 
 
 def answered_settings(final: FinalEvent, asked: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -96,35 +84,29 @@ def describe_error(error: LlamaError) -> str:
     return message
 
 
+RequestFactory = Callable[[], Awaitable[CompletionRequest]]
+
+
 @dataclass
 class Generation:
     client: LlamaCppClient
     store: Store
     checkpoint_interval: float = 1.0
     clock: Callable[[], float] = time.monotonic
-    custom_templates: Mapping[str, Any] = field(default_factory=dict)
 
-    async def run(
-        self,
-        answer: ChatMessage,
-        history: Sequence[ChatMessage],
-        template: str,
-        params: dict[str, Any],
-        sink: GenerationSink,
-        *,
-        continue_final: bool = False,
-        raw_prompt: list[int | str] | None = None,
-    ) -> GenerationResult:
-        """Stream into `answer` (already in the store, state "streaming"). With continue_final the
-        last history message is the partial answer being continued; `answer.content` starts as it."""
+    async def run(self, answer: ChatMessage, request: RequestFactory, sink: GenerationSink) -> GenerationResult:
+        """Stream into `answer` (already in the store, state "streaming"; its content is any text
+        the answer starts with, e.g. a prefill or the part being continued). `request` builds the
+        request (rendering may need the server: a failure there ends the answer as an error)."""
         parts: list[str] = [answer.content] if answer.content else []
         length = len(answer.content)
         probs: list[dict[str, Any]] = list(answer.probs or [])
-        last_save = self.clock()
+        last_save: float | None = None  # no checkpoint yet: the first token is saved at once
         saved = True
         error: LlamaError | None = None
         state = "interrupted"
         final: FinalEvent | None = None
+        stream: AsyncIterator[StreamEvent] | None = None
 
         def save(**changes: Any) -> None:
             nonlocal answer, saved
@@ -142,23 +124,19 @@ class Generation:
                 sink.on_store_error(e)
 
         try:
-            if raw_prompt is not None:  # e.g. regenerate from a chosen token: prompt already built
-                stream = self.client.stream_completion(raw_prompt, **params)
-            else:
-                stream = self.client.stream_chat(
-                    history, template, custom_templates=self.custom_templates, continue_final=continue_final, **params
-                )
+            body = (await request()).body()
+            stream = self.client.stream_completion(body.pop("prompt"), **body)
             async for event in stream:
                 if isinstance(event, TokenEvent):
                     parts.append(event.content)
                     length += len(event.content)
                     if event.probs and isinstance(event.probs, list):  # untrusted: use only what fits
                         probs.extend(with_text_ends([e for e in event.probs if isinstance(e, dict)], length))
-                    await sink.on_text(event.content)
                     now = self.clock()
-                    if now - last_save >= self.checkpoint_interval:
+                    if last_save is None or now - last_save >= self.checkpoint_interval:
                         last_save = now
-                        save()
+                        save()  # before the screen: a busy UI must not hold up what is kept
+                    await sink.on_text(event.content)
                 elif isinstance(event, ProgressEvent):
                     sink.on_progress(event)
                 elif isinstance(event, FinalEvent):
@@ -169,6 +147,7 @@ class Generation:
             state = "interrupted" if any(parts) else "error"
         except asyncio.CancelledError:
             state = "interrupted"  # the user stopped it: keep what arrived, then let the cancel go on
+            await _close(stream)
             save(state=state)
             raise
         except Exception as e:
@@ -176,6 +155,11 @@ class Generation:
             # or lose what arrived: end it like a broken stream, saying what happened.
             error = ProtocolError(f"unexpected failure while streaming: {type(e).__name__}: {e}")
             state = "interrupted" if any(parts) else "error"
+        finally:
+            # Closing the stream closes the HTTP response, which stops the generation on the
+            # server. Explicitly, every time: a cancel that lands in `sink.on_text` would
+            # otherwise leave the response open until garbage collection (the slot stays busy).
+            await _close(stream)
         if final is not None:
             save(
                 state=state,
@@ -191,3 +175,10 @@ class Generation:
         else:
             save(state=state, error=describe_error(error) if error else None)
         return GenerationResult(answer, error, saved)
+
+
+async def _close(stream: AsyncIterator[StreamEvent] | None) -> None:
+    aclose = getattr(stream, "aclose", None)
+    if aclose is not None:
+        # Shielded: closing must finish even when the task is being cancelled again.
+        await asyncio.shield(aclose())

@@ -1,9 +1,12 @@
-"""Keep an eye on the server: poll /health with backoff and report state changes. No Textual.
+"""Keep an eye on the server: health, model facts, slots. No Textual.
 
-The app runs `HealthPoller.run()` in a worker and gets `on_state(state, detail)` calls only when
-something changes, so a dead server does not cause a storm of notifications. /health needs no
-API key, so a `check` (typically `client.props`) is awaited whenever health turns OK, to find
-out whether the key is accepted (and whether the server is asleep).
+`HealthPoller` polls /health with backoff and reports state changes only, so a dead server does
+not cause a storm of notifications. /health needs no API key, so a `check` is awaited whenever
+health turns OK, to find out whether the key is accepted (and whether the server is asleep).
+
+`ServerWatch` is what the screen runs: the poller, /props when the server becomes usable (model
+facts, router mode), and /slots every few seconds while it is usable (busy / total for the
+status bar). It reports through callbacks; the screen never polls.
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ..client.errors import API_KEY_HINT, AuthenticationError, LlamaError, ModelLoading
+from ..client import Props, Slot
+from ..client.errors import API_KEY_HINT, AuthenticationError, LlamaError, ModelLoading, NotSupported
 from ..server_state import ServerState
+from .connection import ServerConnection
 
 HealthFn = Callable[[], Awaitable[Any]]
 StateCallback = Callable[[ServerState, str], object]  # may return an awaitable
@@ -158,3 +163,110 @@ class HealthPoller:
                 task.cancel()
             # Let the cancelled tasks finish; a cancel of run() itself still propagates.
             await asyncio.gather(sleeper, waker, return_exceptions=True)
+
+
+# /slots is cheap (no model work); every 2 s keeps the status bar's busy count honest.
+SLOTS_INTERVAL = 2.0
+
+
+class ServerWatch:
+    """Health, /props and /slots of the connection's current server, reported by callbacks:
+    `on_state(state, detail)`, `on_props(props)` and `on_slots(slots)`. `model` gives the model
+    the current session uses (router mode: each session names its model)."""
+
+    def __init__(
+        self,
+        connection: ServerConnection,
+        *,
+        on_state: Callable[[ServerState, str], object],
+        on_props: Callable[[Props | None], object],
+        on_slots: Callable[[list[Slot]], object],
+        model: Callable[[], str | None] = lambda: None,
+        health_interval: float = 2.0,
+        slots_interval: float = SLOTS_INTERVAL,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.connection = connection
+        self._on_state = on_state
+        self._on_props = on_props
+        self._on_slots = on_slots
+        self._model = model
+        self.health_interval = health_interval
+        self.slots_interval = slots_interval
+        self._sleep = sleep
+        self.state = ServerState.UNKNOWN
+        self.props: Props | None = None
+        self.router_mode = False  # llama-server --models-dir: each session names its model
+        self.slots: list[Slot] = []
+        self._poller: HealthPoller | None = None
+
+    @property
+    def busy_slots(self) -> frozenset[int]:
+        return frozenset(s.id for s in self.slots if s.is_processing)
+
+    @property
+    def total_slots(self) -> int:
+        return self.props.total_slots if self.props is not None else 1
+
+    def reset(self) -> None:
+        """The app switched to another server: forget what was known of this one."""
+        self.state = ServerState.UNKNOWN
+        self.props = None
+        self.router_mode = False
+        self.slots = []
+        self._on_props(None)
+
+    def poke(self) -> None:
+        """Check the server now (e.g. after a failed request)."""
+        if self._poller is not None:
+            self._poller.poke()
+
+    async def run(self) -> None:
+        """Watch until cancelled."""
+        client = self.connection.client
+        self._poller = HealthPoller(
+            client.health, self._health_changed, base=self.health_interval, check=self.refresh_props
+        )
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(self._poller.run())
+            tasks.create_task(self._watch_slots())
+
+    async def _health_changed(self, state: ServerState, detail: str) -> None:
+        self.state = state
+        outcome = self._on_state(state, detail)
+        if inspect.isawaitable(outcome):
+            await outcome
+
+    async def refresh_props(self) -> Props:
+        """Read /props (router mode: the facts of the session's model). AuthenticationError
+        here means the server refuses the API key."""
+        client = self.connection.client
+        props = await client.props()
+        if props.is_router:
+            self.router_mode = True
+        if self.router_mode:
+            client.model = self._model()
+            if client.model is not None and props.is_router:
+                props = await client.props()  # with ?model=: that model's facts
+        self.props = props
+        self._on_props(props)
+        await self.refresh_slots()
+        return props
+
+    async def refresh_slots(self) -> None:
+        try:
+            slots = await self.connection.client.slots()
+        except NotSupported:
+            self.slots = []
+            return
+        except LlamaError:
+            return
+        if slots != self.slots:
+            self.slots = slots
+            self._on_slots(slots)
+
+    async def _watch_slots(self) -> None:
+        while True:
+            await self._sleep(self.slots_interval)
+            if self.state.usable and self.props is not None:
+                await self.refresh_slots()

@@ -16,6 +16,7 @@ from ..client import (
     TokenEvent,
 )
 from ..client.errors import ConnectTimeout, ContextOverflow
+from ..domain import ChatMessage, SamplingSettings
 from ..format import format_timings
 from .common import custom_templates, resolve_server
 
@@ -88,20 +89,23 @@ async def _health(client: LlamaCppClient) -> int:
 async def _ask(
     client: LlamaCppClient, prompt: str, template: str, args: argparse.Namespace, custom: dict[str, Any]
 ) -> int:
-    messages: list[dict[str, str]] = []
+    from ..chat.request import CompletionRequest, completion_params, render_prompt
+
+    messages: list[ChatMessage] = []
     if args.system:
-        messages.append({"role": "system", "content": args.system})
-    messages.append({"role": "user", "content": prompt})
-    params: dict[str, Any] = {}
-    for name, value in (("n_predict", args.n_predict), ("temperature", args.temperature), ("seed", args.seed)):
-        if value is not None:
-            params[name] = value
+        messages.append(ChatMessage(role="system", content=args.system))
+    messages.append(ChatMessage(role="user", content=prompt))
+    settings = SamplingSettings.from_dict(
+        {"n_predict": args.n_predict, "temperature": args.temperature, "seed": args.seed}
+    )
     out: TextIO = sys.stdout
     parts: list[str] = []
     final: FinalEvent | None = None
     async with client:
         try:
-            async for event in client.stream_chat(messages, template, custom_templates=custom, **params):
+            rendered = await render_prompt(client, messages, template, custom_templates=custom)
+            request = CompletionRequest(rendered.text, completion_params(settings, template_stops=rendered.stops))
+            async for event in client.stream_completion(request.prompt, **request.params):
                 if isinstance(event, TokenEvent):
                     parts.append(event.content)
                     if not args.json:

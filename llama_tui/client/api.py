@@ -405,59 +405,10 @@ class LlamaCppClient:
             probs=data.get("completion_probabilities"),
         )
 
-    async def stream_chat(
-        self,
-        messages: Sequence[Any],
-        template: str = "chatml",
-        *,
-        custom_templates: Mapping[str, Any] | None = None,
-        continue_final: bool = False,
-        **params: Any,
-    ) -> AsyncIterator[StreamEvent]:
-        """Render `messages` with a prompt template and stream the completion, adding the
-        template's stop strings to `stop`. template="server" uses the model's own template via
-        /apply-template."""
-        prompt, stops = await self.render_chat(
-            messages, template, custom_templates=custom_templates, continue_final=continue_final
-        )
-        if stops:
-            params["stop"] = [*params.get("stop", []), *(s for s in stops if s not in params.get("stop", []))]
-        async for event in self.stream_completion(prompt, **params):
-            yield event
-
-    async def render_chat(
-        self,
-        messages: Sequence[Any],
-        template: str,
-        *,
-        custom_templates: Mapping[str, Any] | None = None,
-        continue_final: bool = False,
-    ) -> tuple[str, tuple[str, ...]]:
-        """The exact prompt string that stream_chat sends, and the stop strings it adds."""
-        from ..templates import SERVER_TEMPLATE, get_template
-
-        if template == SERVER_TEMPLATE:
-            turns = [_as_dict(m) for m in messages]
-            if continue_final and turns and turns[-1]["role"] == "assistant":
-                # The server's template cannot leave a turn open: render the history, then
-                # append the partial answer after the generation prompt.
-                partial = turns.pop()["content"]
-                prompt = await self.apply_template(turns) + partial
-            else:
-                prompt = await self.apply_template(turns)
-            props = self._props or await self.props()
-            # llama-server adds BOS itself when it tokenizes a prompt; drop the template's copy.
-            if props.bos_token and prompt.startswith(props.bos_token):
-                prompt = prompt[len(props.bos_token) :]
-            return prompt, ()
-        tpl = get_template(template, custom_templates)
-        return tpl.render(messages, continue_final=continue_final), tuple(tpl.stops)
-
-
-def _as_dict(message: Any) -> dict[str, str]:
-    if isinstance(message, Mapping):
-        return {"role": str(message["role"]), "content": str(message["content"])}
-    return {"role": str(message.role), "content": str(message.content)}
+    async def bos_token(self) -> str:
+        """The model's BOS token text (from /props, fetched once)."""
+        props = self._props or await self.props()
+        return props.bos_token
 
 
 def _reason(error: BaseException) -> str:

@@ -3,8 +3,9 @@ sessions, change a knob, restart and find everything as it was."""
 
 from __future__ import annotations
 
+from llama_tui.chat.request import BASE_PARAMS
 from llama_tui.domain import ChatMessage, SamplingSettings, Session
-from llama_tui.screens.main import BASE_PARAMS, MainScreen
+from llama_tui.screens.main import MainScreen
 from llama_tui.server_state import ServerState
 from llama_tui.store import Store
 from llama_tui.widgets.chat_pane import ChatPane
