@@ -49,6 +49,7 @@ from ..client import LlamaCppClient, LlamaError, NotSupported, Slot, SlotFileRef
 from ..gguf_info import GGUFError, ModelTraits, read_model_traits
 from ..sanitize import one_line
 from . import slot_cache_files as files_mod
+from .connection import ServerConnection
 from .slot_cache_files import CacheEntry, CacheFiles, slot_filename
 from .slot_cache_types import EventKind, Prepared, RestoreReport, SavedCache, SlotCacheEvent
 from .slot_support import UNKNOWN, ModelIdentity, SlotSupport, Support, assess
@@ -76,7 +77,7 @@ class SlotCache:
 
     def __init__(
         self,
-        client: LlamaCppClient,
+        server: LlamaCppClient | ServerConnection,
         *,
         root: Path,
         max_bytes: int,
@@ -89,7 +90,7 @@ class SlotCache:
         on_event: EventCallback | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.client = client
+        self._server = server
         self.root = Path(root)
         self.max_bytes = max_bytes
         self.files_dir = files_dir
@@ -108,8 +109,14 @@ class SlotCache:
         self._router = False
         self._not_reused: set[str] = set()  # model keys whose restores the server re-processed
         self._held: dict[int, _Held] = {}
+        self._total_slots = 1
         self._lock = asyncio.Lock()  # one slot-file sequence at a time
         self._tasks: set[asyncio.Task[object]] = set()
+
+    @property
+    def client(self) -> LlamaCppClient:
+        """The client of the server in use (a ServerConnection's current one)."""
+        return self._server.client if isinstance(self._server, ServerConnection) else self._server
 
     # -- what the server can do ------------------------------------------------------------------
 
@@ -133,10 +140,15 @@ class SlotCache:
         except (OSError, GGUFError):
             self.traits = None
         identity = ModelIdentity.from_props(props, local_model=self.model_file)
-        if self.identity is None or identity.key != self.identity.key:
-            self._held.clear()  # another model (or build): nothing in the slots is ours any more
-        self.identity = identity
-        self.files = CacheFiles.open(self.root, files_dir=self.files_dir, server_url=self.client.base_url)
+        files = CacheFiles.open(self.root, files_dir=self.files_dir, server_url=self.client.base_url)
+        if (
+            self.identity is None
+            or identity.key != self.identity.key
+            or self.files is None
+            or files.where != self.files.where
+        ):
+            self._held.clear()  # another server, model or build: nothing in the slots is ours any more
+        self.identity, self.files, self._total_slots = identity, files, props.total_slots
         self._assess()
         return self.support
 
@@ -175,11 +187,11 @@ class SlotCache:
                 await self._save(target, snap)  # another session's cache is about to go: keep it first
             entry = await asyncio.to_thread(self.files.get, session_id, self.identity.key)
             if entry is None:
-                return Prepared(target)
+                return fallback  # nothing to restore: the caller's (or the server's) choice stands
             common = _common_prefix(entry.text, prompt)
             expected = entry.n_tokens * common // max(1, len(entry.text))
             if common * 2 < len(entry.text) or expected < self.min_tokens:
-                return Prepared(target)  # the session changed too much since: not worth it
+                return fallback  # the session changed too much since: not worth it
             await self._blank_pending(target)
             return await self._restore(session_id, entry, target, snap, expected)
 
@@ -228,6 +240,8 @@ class SlotCache:
                 self._not_reused.add(self.identity.key)
                 self._assess()
                 self._emit(EventKind.NOT_REUSED, session_id, f"{report.footer}; {self.support.hint or 'not saving'}")
+        if slot is None:  # the answer did not say: with one slot it can only be that one
+            slot = prepared.slot if prepared.slot is not None else 0 if self._total_slots == 1 else None
         if slot is None or not self.support.can_save:
             return report  # nothing will be saved: no need to look at /slots
         async with self._lock:

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from llama_tui.chat.connection import ServerConnection
 from llama_tui.chat.slot_cache import EventKind, SlotCache, SlotCacheEvent
 from llama_tui.chat.slot_cache_files import slot_filename
 from llama_tui.chat.slot_support import Support
-from llama_tui.client import LlamaCppClient, NotSupported, SlotFileRefused
+from llama_tui.client import LlamaCppClient, NotSupported, SlotFileRefused, collect
 from tests.harness.server import LlamaServer
 from tests.harness.slot_turns import filler, follow_up, turn, user_turn
 from tests.harness.tiny_model import make_tiny_model
@@ -312,6 +313,36 @@ async def test_a_failed_save_is_reported_quietly_and_nothing_is_lost(
     assert failed.kind is EventKind.SAVE_FAILED and "Unable to save slot" in failed.message
     assert again.cache_n > 600  # the server's own cache still serves the session
     assert await cache.saved_caches() == []
+
+
+async def test_it_follows_the_connection_and_knows_the_slot_of_a_one_slot_server(
+    fresh_llama_server: Callable[..., LlamaServer], tmp_path: Path, events: list[SlotCacheEvent]
+) -> None:
+    dirs = [tmp_path / "one", tmp_path / "two"]
+    servers = []
+    for d in dirs:
+        d.mkdir()
+        servers.append(fresh_llama_server(extra_args=["--slot-save-path", str(d)]))
+    prompt = user_turn(filler(600))
+    connection = ServerConnection(LlamaCppClient(servers[0].url))
+    cache = SlotCache(connection, root=tmp_path / "records", max_bytes=10**9, on_event=events.append)
+    try:
+        await cache.refresh()
+        prepared = await cache.prepare(1, prompt)
+        done = await collect(connection.client.stream_completion(prompt, n_predict=4, cache_prompt=True))
+        assert prepared.slot is None and done.final.timings is not None
+        # The answer's slot is not passed: with one slot, it can only be slot 0.
+        await cache.after_answer(1, prepared, slot=None, text=prompt + done.content, cache_n=done.final.timings.cache_n)
+        assert await cache.save_all() == 1
+        assert len(list(dirs[0].iterdir())) == 1
+        await connection.client.close()
+        connection.client = LlamaCppClient(servers[1].url)  # as ServerConnection.use does
+        await cache.refresh()
+        assert await cache.saved_caches() == []  # another server: its own records
+        assert await cache.save_all() == 0  # nothing of ours sits in its slots
+    finally:
+        await connection.client.close()
+    assert list(dirs[1].iterdir()) == []
 
 
 async def test_a_server_without_slot_save_path_works_as_before(
