@@ -188,10 +188,11 @@ class SlotCache:
             entry = await asyncio.to_thread(self.files.get, session_id, self.identity.key)
             if entry is None:
                 return fallback  # nothing to restore: the caller's (or the server's) choice stands
-            common = _common_prefix(entry.text, prompt)
-            expected = entry.n_tokens * common // max(1, len(entry.text))
-            if common * 2 < len(entry.text) or expected < self.min_tokens:
-                return fallback  # the session changed too much since: not worth it
+            # Tokens of the file the prompt still starts with, estimated from the text (the
+            # restore costs milliseconds; what it spares must be worth the slot it takes).
+            expected = entry.n_tokens * _common_prefix(entry.text, prompt) // max(1, len(entry.text))
+            if expected < self.min_tokens:
+                return fallback  # the session changed too much since
             await self._blank_pending(target)
             return await self._restore(session_id, entry, target, snap, expected)
 
@@ -232,7 +233,9 @@ class SlotCache:
         a restore by the answer's `cache_n`. Returns the report for the footer after a restore."""
         report = None
         if prepared.restored:
-            reused = cache_n > 0 and cache_n * 2 >= prepared.expected
+            # A server that cannot use a restored cache resets the slot: cache_n is exactly 0 then
+            # (sliding-window or recurrent memory without checkpoints). Any reuse shows as > 0.
+            reused = cache_n > 0
             report = RestoreReport(prepared.restored, cache_n, reused)
             if reused:
                 self._emit(EventKind.REUSED, session_id, report.footer, n_tokens=cache_n)
