@@ -236,3 +236,15 @@ def forget_session(root: Path, session_id: int) -> int:
     """Delete a session's saved caches in every location (files we reach are deleted, remote ones
     marked to be blanked); returns how many. For a deleted or purged session."""
     return sum(len(loc.remove_session(session_id)) for loc in all_locations(root))
+
+
+def forget_other_sessions(root: Path, live: set[int]) -> int:
+    """Delete the saved caches of every session not in `live` (sessions deleted or purged while
+    no SlotCache was listening, e.g. by another llama-tui); returns how many."""
+    gone = 0
+    for loc in all_locations(root):
+        for entry in loc.entries():
+            if entry.session_id not in live and not entry.blank_pending:
+                loc.remove(entry)
+                gone += 1
+    return gone

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from llama_tui.chat.slot_cache_files import CacheEntry, CacheFiles, forget_session, slot_filename
+from llama_tui.chat.slot_cache_files import CacheEntry, CacheFiles, forget_other_sessions, forget_session, slot_filename
 
 KEY = "0123456789abcdef"
 
@@ -96,3 +96,12 @@ def test_forgetting_a_session_reaches_every_location(tmp_path: Path) -> None:
     assert [e.session_id for e in remote.pending_blanks()] == [1]
     assert forget_session(tmp_path / "root", 1) == 0
     assert forget_session(tmp_path / "nowhere", 1) == 0
+
+
+def test_caches_of_sessions_that_no_longer_exist_are_swept(tmp_path: Path) -> None:
+    here = local(tmp_path)
+    for session in (1, 2, 3):
+        save(here, entry(session))
+    assert forget_other_sessions(tmp_path / "root", {2}) == 2
+    assert [e.session_id for e in here.entries()] == [2]
+    assert here.files_dir is not None and [p.name for p in here.files_dir.iterdir()] == [slot_filename(2, KEY)]
