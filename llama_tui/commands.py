@@ -36,6 +36,7 @@ ENTRIES: tuple[PaletteEntry, ...] = (
     PaletteEntry("Toggle sidebar", "Hide or show the sessions list", "toggle_sidebar"),
     PaletteEntry("Toggle settings", "Hide or show the settings pane", "toggle_settings"),
     PaletteEntry("Stop generation", "Stop the answer being generated", "stop"),
+    PaletteEntry("Stop thinking now", "End the model's reasoning where it is and let it answer", "stop_thinking"),
     PaletteEntry("Next session", "Open the next session in the list", "next_session"),
     PaletteEntry("Previous session", "Open the previous session in the list", "previous_session"),
     PaletteEntry("Help", "Show every key binding", "help"),

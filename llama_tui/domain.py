@@ -144,6 +144,9 @@ class ChatMessage:
     error: str | None = None  # the server's or client's message when state == "error"
     reasoning: str | None = None  # <think> content, stored but not resent by default
     probs: list[dict[str, Any]] | None = None  # completion_probabilities when n_probs > 0
+    # What the answer carries beyond the server's figures, e.g. {"reasoning_tokens": 120,
+    # "reasoning_s": 2.1, "answer_tokens": 40, "answer_s": 0.6, "edited": true}.
+    meta: dict[str, Any] | None = None
 
     def replace(self, **changes: Any) -> ChatMessage:
         return dataclasses.replace(self, **changes)
@@ -165,6 +168,8 @@ class Session:
     pinned: bool = False
     server: str | None = None  # server profile name or URL this session talks to
     model: str | None = None
+    # The template's options for this session (e.g. {"enable_thinking": false}); empty = defaults.
+    template_options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

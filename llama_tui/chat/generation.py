@@ -1,9 +1,13 @@
 """Stream one assistant answer into the store: the part of chatting that must never lose text.
 
 The answer row exists (state "streaming") before the first byte is requested; its text is
-checkpointed at most `checkpoint_interval` seconds apart, and whatever happens (final event,
-server error, dead connection, cancel) the row ends in a state that says what happened, with all
-the text received. No Textual here: the TUI passes a sink that puts text on screen.
+checkpointed at once with the first token and then at most `checkpoint_interval` seconds apart,
+and whatever happens (final event, server error, dead connection, cancel) the row ends in a state
+that says what happened, with all the text received. Reasoning is split from the answer as it
+streams (the request says the format and whether the output starts inside it), stored apart and
+counted apart. "Stop thinking now" (`end_reasoning`) ends the reasoning where it is: the stream is
+closed and the same answer goes on from the prompt, the output so far and the closing marker.
+No Textual here: the TUI passes a sink that puts text on screen.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from ..client import (
 )
 from ..client.errors import API_KEY_HINT
 from ..domain import ChatMessage
-from ..reasoning import split_reasoning
+from ..reasoning import THINK, Phase, ReasoningFormat, ReasoningStream, Start, stop_thinking
 from ..sanitize import one_line
 from ..store import Store, StoreError
 from .request import CompletionRequest
@@ -38,6 +42,8 @@ class GenerationSink(Protocol):
     """Where a generation reports what happens, as it happens (the chat pane, or a test)."""
 
     async def on_text(self, text: str) -> None: ...
+    def on_reasoning(self, text: str) -> None: ...
+    def on_tokens(self, count: int, thinking: bool) -> None: ...
     def on_progress(self, event: ProgressEvent) -> None: ...
     def on_store_error(self, error: StoreError) -> None: ...
 
@@ -84,6 +90,69 @@ def describe_error(error: LlamaError) -> str:
     return message
 
 
+class AnswerText:
+    """What an answer holds so far: its reasoning and its answer text apart, the raw output of
+    this generation (markers included, for "stop thinking now"), probabilities and the tally."""
+
+    def __init__(self, answer: ChatMessage, fmt: ReasoningFormat = THINK, start: Start = Start.OUTSIDE) -> None:
+        self.answer_parts = [answer.content] if answer.content else []
+        self.reasoning_parts = [answer.reasoning] if answer.reasoning else []
+        self.answer_length = len(answer.content)
+        self.probs: list[dict[str, Any]] = list(answer.probs or [])
+        self.raw: list[str] = []
+        self.fmt, self.start = fmt, start
+        self.stream = ReasoningStream(fmt, start)
+
+    def feed(self, text: str, tokens: int, now: float) -> tuple[str, str]:
+        """(reasoning, answer) parts of streamed text, kept."""
+        self.raw.append(text)
+        reasoning, answer = self.stream.feed(text, tokens, now)
+        self._keep(reasoning, answer)
+        return reasoning, answer
+
+    def finish(self) -> tuple[str, str]:
+        reasoning, answer = self.stream.finish()
+        self._keep(reasoning, answer)
+        return reasoning, answer
+
+    def _keep(self, reasoning: str, answer: str) -> None:
+        if reasoning:
+            self.reasoning_parts.append(reasoning)
+        if answer:
+            self.answer_parts.append(answer)
+            self.answer_length += len(answer)
+
+    @property
+    def thinking(self) -> bool:
+        """In the reasoning, or not yet known to be past it (it may still open)."""
+        return self.stream.splitter.phase is not Phase.ANSWER
+
+    @property
+    def reasoning_now(self) -> bool:
+        return self.stream.splitter.phase is Phase.REASONING
+
+    def stop_text(self) -> str | None:
+        """What ends the reasoning now (None if the answer has begun)."""
+        return stop_thinking(self.fmt, self.start, "".join(self.raw))
+
+    def fields(self) -> dict[str, Any]:
+        """The message fields for a save: content, reasoning, probs and the reasoning tally."""
+        tally = self.stream.tally
+        fields: dict[str, Any] = {
+            "content": "".join(self.answer_parts),
+            "reasoning": "".join(self.reasoning_parts).strip("\n") or None,
+            "probs": self.probs or None,
+        }
+        if tally.reasoning.tokens:
+            fields["meta_update"] = {
+                "reasoning_tokens": tally.reasoning.tokens,
+                "reasoning_s": round(tally.reasoning.seconds, 3),
+                "answer_tokens": tally.answer.tokens,
+                "answer_s": round(tally.answer.seconds, 3),
+            }
+        return fields
+
+
 RequestFactory = Callable[[], Awaitable[CompletionRequest]]
 
 
@@ -93,29 +162,29 @@ class Generation:
     store: Store
     checkpoint_interval: float = 1.0
     clock: Callable[[], float] = time.monotonic
+    _end_reasoning: bool = False
+
+    def end_reasoning(self) -> None:
+        """Stop thinking now: end the reasoning where it is and let the model answer."""
+        self._end_reasoning = True
 
     async def run(self, answer: ChatMessage, request: RequestFactory, sink: GenerationSink) -> GenerationResult:
         """Stream into `answer` (already in the store, state "streaming"; its content is any text
         the answer starts with, e.g. a prefill or the part being continued). `request` builds the
         request (rendering may need the server: a failure there ends the answer as an error)."""
-        parts: list[str] = [answer.content] if answer.content else []
-        length = len(answer.content)
-        probs: list[dict[str, Any]] = list(answer.probs or [])
-        last_save: float | None = None  # no checkpoint yet: the first token is saved at once
+        text = AnswerText(answer)
         saved = True
         error: LlamaError | None = None
         state = "interrupted"
         final: FinalEvent | None = None
         stream: AsyncIterator[StreamEvent] | None = None
+        meta = dict(answer.meta or {})
 
         def save(**changes: Any) -> None:
             nonlocal answer, saved
-            content = "".join(parts)
-            if "state" in changes:  # the last save: keep <think> reasoning apart from the answer
-                reasoning, rest = split_reasoning(content)
-                if reasoning is not None:
-                    content, changes["reasoning"] = rest, reasoning
-            answer = answer.replace(content=content, probs=probs or None, **changes)
+            fields = text.fields()
+            meta.update(fields.pop("meta_update", {}))
+            answer = answer.replace(**fields, meta=meta or None, **changes)
             try:
                 self.store.update_message(answer)
                 saved = True
@@ -124,27 +193,55 @@ class Generation:
                 sink.on_store_error(e)
 
         try:
-            body = (await request()).body()
-            stream = self.client.stream_completion(body.pop("prompt"), **body)
-            async for event in stream:
-                if isinstance(event, TokenEvent):
-                    parts.append(event.content)
-                    length += len(event.content)
-                    if event.probs and isinstance(event.probs, list):  # untrusted: use only what fits
-                        probs.extend(with_text_ends([e for e in event.probs if isinstance(e, dict)], length))
-                    now = self.clock()
-                    if last_save is None or now - last_save >= self.checkpoint_interval:
-                        last_save = now
-                        save()  # before the screen: a busy UI must not hold up what is kept
-                    await sink.on_text(event.content)
-                elif isinstance(event, ProgressEvent):
-                    sink.on_progress(event)
-                elif isinstance(event, FinalEvent):
-                    final = event
+            built = await request()
+            text = AnswerText(answer, built.reasoning, built.start)
+            body = built.body()
+            base = body.pop("prompt")
+            prompt: Any = base
+            last_save: float | None = None  # no checkpoint yet: the first token is saved at once
+            tokens = 0
+            while True:
+                stream = self.client.stream_completion(prompt, **body)
+                restarted = False
+                async for event in stream:
+                    if isinstance(event, TokenEvent):
+                        now = self.clock()
+                        reasoning, shown = text.feed(event.content, len(event.tokens), now)
+                        if event.probs and isinstance(event.probs, list):  # untrusted: use only what fits
+                            entries = [e for e in event.probs if isinstance(e, dict)]
+                            text.probs.extend(with_text_ends(entries, text.answer_length))
+                        if last_save is None or now - last_save >= self.checkpoint_interval:
+                            last_save = now
+                            save()  # before the screen: a busy UI must not hold up what is kept
+                        tokens += len(event.tokens)
+                        # Also while the server holds text back (a possible stop string): tokens arrive.
+                        sink.on_tokens(tokens, text.reasoning_now)
+                        if reasoning:
+                            sink.on_reasoning(reasoning)
+                        if shown:
+                            await sink.on_text(shown)
+                        if self._end_reasoning and (addition := self._stop_text(text)) is not None:
+                            await _close(stream)  # the server stops; the answer goes on below
+                            text.feed(addition, 0, self.clock())
+                            meta["reasoning_stopped"] = True
+                            prompt = _extended(base, "".join(text.raw))
+                            restarted = True
+                            break
+                    elif isinstance(event, ProgressEvent):
+                        sink.on_progress(event)
+                    elif isinstance(event, FinalEvent):
+                        final = event
+                if not restarted:
+                    break
+            reasoning, shown = text.finish()
+            if reasoning:
+                sink.on_reasoning(reasoning)
+            if shown:
+                await sink.on_text(shown)
             state = "complete"
         except LlamaError as e:
             error = e
-            state = "interrupted" if any(parts) else "error"
+            state = "interrupted" if text.answer_parts or text.reasoning_parts else "error"
         except asyncio.CancelledError:
             state = "interrupted"  # the user stopped it: keep what arrived, then let the cancel go on
             await _close(stream)
@@ -154,7 +251,7 @@ class Generation:
             # Anything else (a reply no parser expected, a bug) must not leave the row "streaming"
             # or lose what arrived: end it like a broken stream, saying what happened.
             error = ProtocolError(f"unexpected failure while streaming: {type(e).__name__}: {e}")
-            state = "interrupted" if any(parts) else "error"
+            state = "interrupted" if text.answer_parts or text.reasoning_parts else "error"
         finally:
             # Closing the stream closes the HTTP response, which stops the generation on the
             # server. Explicitly, every time: a cancel that lands in `sink.on_text` would
@@ -175,6 +272,17 @@ class Generation:
         else:
             save(state=state, error=describe_error(error) if error else None)
         return GenerationResult(answer, error, saved)
+
+    def _stop_text(self, text: AnswerText) -> str | None:
+        self._end_reasoning = False  # asked once; a second ask needs a second key press
+        return text.stop_text() if text.thinking else None
+
+
+def _extended(prompt: Any, output: str) -> Any:
+    """The prompt followed by the output so far (text, or text and token ids)."""
+    if isinstance(prompt, str):
+        return prompt + output
+    return [*prompt, output]
 
 
 async def _close(stream: AsyncIterator[StreamEvent] | None) -> None:

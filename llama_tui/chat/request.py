@@ -3,11 +3,14 @@ and model. "What exactly do we send?" has one answer: `CompletionRequest` (the g
 its body, the prompt preview shows its prompt).
 
 - The prompt: the session's system prompt and active path (`build_history`), rendered by the
-  session's template: a built-in or user template locally, or the model's own through
-  llama-server's /apply-template (`render_prompt`).
+  session's template with the session's template options: a built-in or user template locally,
+  or the model's own through llama-server's /apply-template (`render_prompt`). The rendered
+  prompt's tail says how the model writes its reasoning and whether the output starts inside it
+  (`reasoning.format_for` / `start_for`); that travels with the request.
 - The parameters: BASE_PARAMS, then the session's sampling settings, then the template's stop
   strings after the user's own (no duplicates), the slot (`choose_slot`) and, in router mode, the
-  model. Nothing else adds to a request body.
+  model; at build time, the reasoning markers as `preserved_tokens` (llama-server sends control
+  tokens as empty text otherwise). Nothing else adds to a request body.
 """
 
 from __future__ import annotations
@@ -18,7 +21,16 @@ from typing import Any, Protocol
 
 from ..client import LlamaError
 from ..domain import ChatMessage, SamplingSettings, Session
-from ..reasoning import split_reasoning
+from ..reasoning import (
+    THINK,
+    ReasoningFormat,
+    Start,
+    format_for,
+    history_reasoning,
+    rebuild_output,
+    resend_policy,
+    start_for,
+)
 from ..templates import SERVER_TEMPLATE, TemplateError, UnknownTemplate, get_template
 from .connection import ServerConnection
 
@@ -31,7 +43,9 @@ Prompt = str | tuple[int | str, ...]  # raw text, or text and token ids (regener
 class TemplateServer(Protocol):
     """What rendering needs of the server for the model's own template (LlamaCppClient has it)."""
 
-    async def apply_template(self, messages: Sequence[Mapping[str, Any]]) -> str: ...
+    async def apply_template(
+        self, messages: Sequence[Mapping[str, Any]], *, template_kwargs: Mapping[str, Any] | None = None
+    ) -> str: ...
     async def bos_token(self) -> str: ...
 
 
@@ -49,6 +63,8 @@ class CompletionRequest:
 
     prompt: Prompt
     params: Mapping[str, Any] = field(default_factory=dict)
+    reasoning: ReasoningFormat = THINK  # how the output writes its reasoning
+    start: Start = Start.OUTSIDE  # whether the output starts inside the reasoning (the prompt opened it)
 
     def body(self) -> dict[str, Any]:
         prompt = self.prompt if isinstance(self.prompt, str) else list(self.prompt)
@@ -62,17 +78,21 @@ class CompletionRequest:
         return "".join(p if isinstance(p, str) else f"<{p}>" for p in self.prompt)
 
 
+def template_family(session: Session) -> str | None:
+    """The template family the session's reasoning format is looked up by (None: the model's
+    own template, whose format is read from the rendered prompt)."""
+    return None if session.template == SERVER_TEMPLATE else session.template
+
+
 def build_history(session: Session, path: Sequence[ChatMessage]) -> list[ChatMessage]:
-    """What the template renders: the session's system prompt, then the active path."""
+    """What the template renders: the session's system prompt, then the active path. Reasoning
+    stays out of an answer's text; it goes back (as `reasoning`) only where the template keeps it."""
     history: list[ChatMessage] = []
     if session.system_prompt.strip():
         history.append(ChatMessage(role="system", content=session.system_prompt))
-    for m in path:
-        if m.role == "assistant":
-            # Reasoning is never sent back (an interrupted answer may still hold its <think> block).
-            m = m.replace(content=split_reasoning(m.content)[1])
-        if m.role in ("user", "assistant", "system"):
-            history.append(m)
+    family = template_family(session)
+    turns = [m for m in path if m.role in ("user", "assistant", "system")]
+    history.extend(history_reasoning(turns, resend_policy(family), format_for(family)))
     return history
 
 
@@ -96,6 +116,13 @@ def choose_slot(session_id: int, total_slots: int, busy: frozenset[int] | None =
     if busy and preferred in busy and len(busy) < total_slots:
         return None
     return preferred
+
+
+def _turn(message: ChatMessage) -> dict[str, Any]:
+    turn: dict[str, Any] = {"role": message.role, "content": message.content}
+    if message.reasoning:  # only set where the template keeps reasoning (build_history)
+        turn["reasoning_content"] = message.reasoning
+    return turn
 
 
 def template_stops(template: str, custom_templates: Mapping[str, Any] | None = None) -> tuple[str, ...]:
@@ -134,18 +161,21 @@ async def render_prompt(
     *,
     custom_templates: Mapping[str, Any] | None = None,
     continue_final: bool = False,
+    options: Mapping[str, Any] | None = None,
 ) -> RenderedPrompt:
     """The exact prompt text for `messages`, and the stop strings of its template. With
-    continue_final the last message is an unfinished answer the model continues."""
+    continue_final the last message is an unfinished answer the model continues. `options` are
+    the template's own (e.g. enable_thinking), as Jinja templates take them."""
     if template == SERVER_TEMPLATE:
-        turns = [{"role": m.role, "content": m.content} for m in messages]
+        turns = [_turn(m) for m in messages]
+        kwargs = dict(options or {})
         if continue_final and turns and turns[-1]["role"] == "assistant":
             # The server's template cannot leave a turn open: render the history, then append
             # the partial answer after the generation prompt.
-            partial = turns.pop()["content"]
-            prompt = await server.apply_template(turns) + partial
+            partial = str(turns.pop()["content"])
+            prompt = await server.apply_template(turns, template_kwargs=kwargs) + partial
         else:
-            prompt = await server.apply_template(turns)
+            prompt = await server.apply_template(turns, template_kwargs=kwargs)
         # llama-server adds BOS itself when it tokenizes a prompt; drop the template's copy.
         bos = await server.bos_token()
         if bos and prompt.startswith(bos):
@@ -196,6 +226,7 @@ class RequestBuilder:
                 session.template,
                 custom_templates=self.custom_templates,
                 continue_final=continue_final,
+                options=session.template_options,
             )
         except (TemplateError, UnknownTemplate) as e:
             raise PromptError(f"template {session.template!r}: {e}") from None
@@ -209,15 +240,33 @@ class RequestBuilder:
         continue_final: bool = False,
         suffix: Sequence[int | str] = (),
     ) -> CompletionRequest:
-        """The whole request: the prompt of `path`, then `suffix` (text or token ids) after it."""
-        rendered = await self.prompt(session, path, continue_final=continue_final)
-        prompt: list[int | str] = [rendered.text]
+        """The whole request: the prompt of `path`, then `suffix` (text or token ids) after it.
+        With continue_final the last message of `path` is an unfinished answer the model goes on
+        with; its reasoning is put back where the model wrote it (`rebuild_output`)."""
+        family = template_family(session)
+        partial = path[-1] if continue_final and path else None
+        if partial is not None and (partial.reasoning or session.template == SERVER_TEMPLATE):
+            # Render up to the generation prompt, then the output that led to the stored answer:
+            # for a model whose prompt opens its reasoning, the answer must come after it closes.
+            rendered = await self.prompt(session, path[:-1])
+            fmt = format_for(family, rendered.text)
+            opened = start_for(fmt, rendered.text)
+            text = rendered.text + rebuild_output(fmt, opened, partial.reasoning, partial.content)
+            start = Start.ANSWER if partial.content else (Start.REASONING if partial.reasoning else opened)
+        else:
+            rendered = await self.prompt(session, path, continue_final=continue_final)
+            text = rendered.text
+            fmt = format_for(family, text)
+            start = Start.ANSWER if partial is not None else start_for(fmt, text)
+        prompt: list[int | str] = [text]
         for part in suffix:
             if isinstance(part, str) and isinstance(prompt[-1], str):
                 prompt[-1] += part
             else:
                 prompt.append(part)
+        body = dict(params)
+        body.setdefault("preserved_tokens", list(fmt.preserved_tokens))
         first = prompt[0]
         if len(prompt) == 1 and isinstance(first, str):
-            return CompletionRequest(first, dict(params))
-        return CompletionRequest(tuple(prompt), dict(params))
+            return CompletionRequest(first, body, fmt, start)
+        return CompletionRequest(tuple(prompt), body, fmt, start)

@@ -184,7 +184,6 @@ class ServerWatch:
         model: Callable[[], str | None] = lambda: None,
         health_interval: float = 2.0,
         slots_interval: float = SLOTS_INTERVAL,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.connection = connection
         self._on_state = on_state
@@ -193,12 +192,12 @@ class ServerWatch:
         self._model = model
         self.health_interval = health_interval
         self.slots_interval = slots_interval
-        self._sleep = sleep
         self.state = ServerState.UNKNOWN
         self.props: Props | None = None
         self.router_mode = False  # llama-server --models-dir: each session names its model
         self.slots: list[Slot] = []
         self._poller: HealthPoller | None = None
+        self._slots_due = asyncio.Event()
 
     @property
     def busy_slots(self) -> frozenset[int]:
@@ -250,7 +249,7 @@ class ServerWatch:
                 props = await client.props()  # with ?model=: that model's facts
         self.props = props
         self._on_props(props)
-        await self.refresh_slots()
+        self._slots_due.set()  # read them next, after this check has reported the state
         return props
 
     async def refresh_slots(self) -> None:
@@ -267,6 +266,10 @@ class ServerWatch:
 
     async def _watch_slots(self) -> None:
         while True:
-            await self._sleep(self.slots_interval)
+            try:
+                await asyncio.wait_for(self._slots_due.wait(), self.slots_interval)
+            except TimeoutError:
+                pass
+            self._slots_due.clear()
             if self.state.usable and self.props is not None:
                 await self.refresh_slots()

@@ -227,9 +227,15 @@ class LlamaCppClient:
         data = await self._json("POST", "/detokenize", {"tokens": list(tokens)})
         return str(data.get("content", ""))
 
-    async def apply_template(self, messages: Sequence[Mapping[str, Any]]) -> str:
-        """The model's own chat template applied by the server (POST /apply-template)."""
-        data = await self._json("POST", "/apply-template", {"messages": [dict(m) for m in messages]})
+    async def apply_template(
+        self, messages: Sequence[Mapping[str, Any]], *, template_kwargs: Mapping[str, Any] | None = None
+    ) -> str:
+        """The model's own chat template applied by the server (POST /apply-template);
+        `template_kwargs` are the template's own options (e.g. enable_thinking)."""
+        body: dict[str, Any] = {"messages": [dict(m) for m in messages]}
+        if template_kwargs:
+            body["chat_template_kwargs"] = dict(template_kwargs)
+        data = await self._json("POST", "/apply-template", body)
         return str(data.get("prompt", ""))
 
     async def slots(self) -> list[Slot]:

@@ -43,6 +43,12 @@ class ViewSink:
     async def on_text(self, text: str) -> None:
         await self.view.write(text)
 
+    def on_reasoning(self, text: str) -> None:
+        self.view.write_reasoning(text)
+
+    def on_tokens(self, count: int, thinking: bool) -> None:
+        self.view.show_live(count, thinking)
+
     def on_progress(self, event: ProgressEvent) -> None:
         self.view.show_progress(event.fraction)
 
@@ -54,6 +60,7 @@ class Answering:
     def __init__(self, screen: ScreenHost) -> None:
         self.screen = screen
         self._worker: Worker[None] | None = None  # the generation running, if any
+        self._generation: Generation | None = None
         self._draft_before_edit: str | None = None
         self._code_index: dict[int, int] = {}  # message id -> code block copied last (b)
 
@@ -68,6 +75,14 @@ class Answering:
         assert self._worker is not None
         self._worker.cancel()
         return True
+
+    def stop_thinking(self) -> None:
+        """ctrl+g: end the model's reasoning where it is; the same answer goes on with the answer."""
+        if not self.is_generating or self._generation is None:
+            self.screen.notify("No answer is being generated.", severity="warning")
+            return
+        self._generation.end_reasoning()
+        self.screen.notify("Ending the reasoning here: the model answers now (if it was still thinking).")
 
     def cancel_edit(self) -> bool:
         """Leave an edit in progress (the composer gets back what it held before)."""
@@ -164,7 +179,7 @@ class Answering:
         self, view: MessageView, answer: ChatMessage, request: Callable[[], Awaitable[CompletionRequest]]
     ) -> None:
         screen = self.screen
-        generation = Generation(screen.services.connection.client, screen.services.store)
+        generation = self._generation = Generation(screen.services.connection.client, screen.services.store)
         if screen.server_watch.state is ServerState.SLEEPING:
             screen.notify("Waking the model: the first answer takes a moment.", title="llama-server")
             view.show_status("waking model…")

@@ -7,6 +7,7 @@ from textual.binding import Binding, BindingType
 MAIN_KEYS: list[BindingType] = [
     Binding("ctrl+n", "new_session", "New"),
     Binding("escape", "stop", "Stop", show=False),
+    Binding("ctrl+g", "stop_thinking", "Answer now", show=False, priority=True),
     Binding("ctrl+k", "switcher", "Switch", priority=True),
     Binding("ctrl+b", "toggle_sidebar", "Sidebar"),
     Binding("ctrl+t", "toggle_settings", "Settings"),

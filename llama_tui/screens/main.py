@@ -293,6 +293,9 @@ class MainScreen(Screen[None]):
             views[-1].focus()
             views[-1].scroll_visible(animate=False)
 
+    def action_stop_thinking(self) -> None:
+        self.answering.stop_thinking()
+
     def action_stop(self) -> None:
         """Esc: stop the answer being generated (what arrived is kept, marked interrupted);
         otherwise leave an edit, or go back to the composer."""

@@ -13,10 +13,11 @@ _STATES: Final = frozenset(get_args(MessageState))
 
 MESSAGE_COLUMNS: Final = (
     "id, session_id, parent_id, role, content, created_at, state, timings_json, stop_type, stopping_word, "
-    "truncated, tokens_cached, ttft_ms, settings_json, error, reasoning, probs_json"
+    "truncated, tokens_cached, ttft_ms, settings_json, error, reasoning, probs_json, meta_json"
 )
 SESSION_COLUMNS: Final = (
-    "id, title, created_at, updated_at, template, system_prompt, settings_json, draft, head_id, pinned, server, model"
+    "id, title, created_at, updated_at, template, system_prompt, settings_json, draft, head_id, pinned, server, model, "
+    "options_json"
 )
 MESSAGE_COUNT: Final = "(SELECT count(*) FROM messages m WHERE m.session_id = s.id)"
 
@@ -72,6 +73,7 @@ def message_from_row(row: sqlite3.Row) -> ChatMessage:
         error=row["error"],
         reasoning=row["reasoning"],
         probs=loads(row["probs_json"]),
+        meta=loads(row["meta_json"]),
     )
 
 
@@ -89,6 +91,7 @@ def session_from_row(row: sqlite3.Row) -> Session:
         pinned=bool(row["pinned"]),
         server=row["server"],
         model=row["model"],
+        template_options=loads(row["options_json"]) or {},
     )
 
 
@@ -117,13 +120,14 @@ def message_values(m: ChatMessage) -> tuple[Any, ...]:
         m.error,
         m.reasoning,
         dumps(m.probs),
+        dumps(m.meta),
     )
 
 
 def insert_session(conn: sqlite3.Connection, session: Session, created: float, updated: float) -> int:
     cur = conn.execute(
         "INSERT INTO sessions (title, created_at, updated_at, template, system_prompt, settings_json, "
-        "draft, head_id, pinned, server, model) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)",
+        "draft, head_id, pinned, server, model, options_json) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)",
         (
             session.title,
             created,
@@ -135,6 +139,7 @@ def insert_session(conn: sqlite3.Connection, session: Session, created: float, u
             int(session.pinned),
             session.server,
             session.model,
+            dumps(session.template_options),
         ),
     )
     assert cur.lastrowid is not None
@@ -146,8 +151,8 @@ def insert_message(
 ) -> int:
     cur = conn.execute(
         "INSERT INTO messages (content, state, timings_json, stop_type, stopping_word, truncated, "
-        "tokens_cached, ttft_ms, settings_json, error, reasoning, probs_json, session_id, parent_id, role, "
-        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "tokens_cached, ttft_ms, settings_json, error, reasoning, probs_json, meta_json, session_id, parent_id, role, "
+        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (*message_values(m), session_id, parent_id, m.role, created),
     )
     assert cur.lastrowid is not None

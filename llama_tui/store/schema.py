@@ -67,6 +67,12 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         # Tiny partial index so the start-up sweep for dead streams does not scan every message.
         "CREATE INDEX messages_streaming ON messages(state) WHERE state = 'streaming'",
     ),
+    # 2: what an answer carries beyond the server's figures (reasoning tally, edits, constraints,
+    # restored caches...) and a session's template options (thinking on/off, reasoning effort...)
+    (
+        "ALTER TABLE messages ADD COLUMN meta_json TEXT",
+        "ALTER TABLE sessions ADD COLUMN options_json TEXT NOT NULL DEFAULT '{}'",
+    ),
 )
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 

@@ -244,7 +244,7 @@ class Store:
                 self._check_in_session(conn, sid, session.head_id)
             conn.execute(
                 "UPDATE sessions SET title = ?, template = ?, system_prompt = ?, settings_json = ?, head_id = ?, "
-                "pinned = ?, server = ?, model = ?, updated_at = ? WHERE id = ?",
+                "pinned = ?, server = ?, model = ?, options_json = ?, updated_at = ? WHERE id = ?",
                 (
                     session.title,
                     session.template,
@@ -254,6 +254,7 @@ class Store:
                     int(session.pinned),
                     session.server,
                     session.model,
+                    dumps(session.template_options),
                     self._clock(),
                     sid,
                 ),
@@ -299,8 +300,8 @@ class Store:
         with self._writing() as conn:
             cur = conn.execute(
                 "INSERT INTO sessions (title, created_at, updated_at, template, system_prompt, settings_json, "
-                "draft, pinned, server, model) SELECT title || ' (copy)', ?, ?, template, system_prompt, "
-                "settings_json, draft, 0, server, model FROM sessions WHERE id = ?",
+                "draft, pinned, server, model, options_json) SELECT title || ' (copy)', ?, ?, template, system_prompt, "
+                "settings_json, draft, 0, server, model, options_json FROM sessions WHERE id = ?",
                 (now, now, session_id),
             )
             new_sid = cur.lastrowid
@@ -316,7 +317,7 @@ class Store:
                 cur = conn.execute(
                     f"INSERT INTO messages ({MESSAGE_COLUMNS}) SELECT NULL, ?, ?, role, content, created_at, state, "
                     "timings_json, stop_type, stopping_word, truncated, tokens_cached, ttft_ms, settings_json, error, "
-                    "reasoning, probs_json FROM messages WHERE id = ?",
+                    "reasoning, probs_json, meta_json FROM messages WHERE id = ?",
                     (new_sid, None if parent is None else mapping[parent], row["id"]),
                 )
                 assert cur.lastrowid is not None
@@ -354,7 +355,7 @@ class Store:
             cur = conn.execute(
                 "UPDATE messages SET content = ?, state = ?, timings_json = ?, stop_type = ?, stopping_word = ?, "
                 "truncated = ?, tokens_cached = ?, ttft_ms = ?, settings_json = ?, error = ?, reasoning = ?, "
-                "probs_json = ? WHERE id = ?",
+                "probs_json = ?, meta_json = ? WHERE id = ?",
                 (*message_values(message), mid),
             )
             if cur.rowcount == 0:

@@ -68,6 +68,7 @@ def _message_doc(m: ChatMessage, number: dict[int | None, int]) -> dict[str, Any
         "error": m.error,
         "reasoning": m.reasoning,
         "probs": m.probs,
+        "meta": m.meta,
     }
 
 
@@ -91,6 +92,7 @@ def session_to_json(store: Store, session_id: int) -> dict[str, Any]:
         "pinned": session.pinned,
         "server": session.server,
         "model": session.model,
+        "template_options": session.template_options,
         "head_id": None if session.head_id is None else number.get(session.head_id),
         "messages": [_message_doc(m, number) for m in ordered],
     }
@@ -210,6 +212,7 @@ def _parse_message(data: Any, where: str, now: float) -> ChatMessage:
         error=f.opt_string("error"),
         reasoning=f.opt_string("reasoning"),
         probs=probs,
+        meta=f.opt_object("meta"),
     )
 
 
@@ -245,6 +248,7 @@ def _parse_session(data: Any, where: str) -> tuple[Session, list[ChatMessage]]:
         pinned=f.boolean("pinned"),
         server=f.opt_string("server"),
         model=f.opt_string("model"),
+        template_options=f.opt_object("template_options") or {},
     )
     return session, _insertion_order(messages, where)
 

@@ -15,7 +15,7 @@ from textual.widgets import Collapsible, ProgressBar, Static
 from ..domain import ChatMessage
 from ..format import format_timings
 from ..markdown_chunks import MarkdownChunker
-from ..reasoning import ReasoningSplitter, split_reasoning
+from ..reasoning import split_reasoning
 from ..sanitize import neutralize, one_line
 from .message_markdown import MessageMarkdown
 from .paced_stream import PacedMarkdownStream
@@ -137,8 +137,9 @@ class MessageView(Vertical):
         self._chunker = MarkdownChunker(CHUNK_CHARS)
         self._text_parts: list[str] = [message.content]
         self.alternatives: tuple[int, int] = (1, 1)  # (this one, of how many) among its siblings
-        self._splitter = ReasoningSplitter()
-        self._reasoning_parts: list[str] = []
+        self._reasoning_parts: list[str] = [message.reasoning] if message.reasoning else []
+        self._live = (0, False)  # (tokens, thinking) of the answer streaming
+        self._live_dirty = False
         self._reasoning_dirty = False
         # Made on first use: most messages never need them, and every widget costs mount time.
         self._progress: ProgressBar | None = None
@@ -229,26 +230,31 @@ class MessageView(Vertical):
         self._chunker = MarkdownChunker(CHUNK_CHARS, live.source)
         self._stream = PacedMarkdownStream(live)
 
+    def write_reasoning(self, text: str) -> None:
+        """More reasoning of the answer being streamed (shown collapsed above the answer)."""
+        self._hide_progress()
+        self._reasoning_parts.append(text)
+        if not self._reasoning_dirty:  # redraw the reasoning at most ten times a second
+            self._reasoning_dirty = True
+            self.set_timer(0.1, self._show_reasoning)
+
     async def write(self, text: str) -> None:
+        """More answer text of the answer being streamed (reasoning is split off before)."""
         self._text_parts.append(text)
-        if self._progress is not None and self._progress.display:
-            self._progress.display = False
-        thought, answer = self._splitter.feed(text)
-        if thought:
-            self._reasoning_parts.append(thought)
-            if not self._reasoning_dirty:  # redraw the reasoning at most ten times a second
-                self._reasoning_dirty = True
-                self.set_timer(0.1, self._show_reasoning)
-        if answer:
-            if self._stream is None:
-                self.start_stream()
-            assert self._stream is not None
-            for i, piece in enumerate(self._chunker.feed(neutralize(answer))):
-                if i:
-                    await self._next_chunk()
-                self._stream.write(piece)
+        self._hide_progress()
+        if self._stream is None:
+            self.start_stream()
+        assert self._stream is not None
+        for i, piece in enumerate(self._chunker.feed(neutralize(text))):
+            if i:
+                await self._next_chunk()
+            self._stream.write(piece)
         # Let the UI in between tokens: a fast stream arrives in buffered bursts that never wait.
         await asyncio.sleep(0)
+
+    def _hide_progress(self) -> None:
+        if self._progress is not None and self._progress.display:
+            self._progress.display = False
 
     async def _next_chunk(self) -> None:
         """Go on streaming into a new chunk below the live one, which is frozen from now on."""
@@ -264,6 +270,22 @@ class MessageView(Vertical):
     def _show_reasoning(self) -> None:
         self._reasoning_dirty = False
         self._set_reasoning("".join(self._reasoning_parts))
+
+    def show_live(self, tokens: int, thinking: bool) -> None:
+        """While streaming: tokens arrived so far (they arrive even while the server holds text
+        back) and whether the model is thinking; painted at most four times a second."""
+        self._live = (tokens, thinking)
+        if not self._live_dirty:
+            self._live_dirty = True
+            self.set_timer(0.25, self._paint_live)
+
+    def _paint_live(self) -> None:
+        self._live_dirty = False
+        if self.message.state != "streaming" or self._stream is None:
+            return  # ended meanwhile: the footer shows the figures
+        tokens, thinking = self._live
+        what = "thinking… " if thinking else "streaming… "
+        self.show_status(what + f"{tokens:,} tokens" + (" · ctrl+g: answer now" if thinking else ""))
 
     def show_status(self, text: str) -> None:
         """A passing state shown in the footer until the answer ends (e.g. "waking model…")."""
@@ -291,7 +313,7 @@ class MessageView(Vertical):
             self._progress.display = False
         self.message = message
         self._text_parts = [message.content]
-        self._splitter = ReasoningSplitter()
+        self._reasoning_parts = [message.reasoning] if message.reasoning else []
         reasoning, answer = self._shown()
         self._set_reasoning(reasoning)
         # One final update settles the document (e.g. stale code-fence state from streaming):

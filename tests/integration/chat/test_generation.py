@@ -28,6 +28,12 @@ class SlowScreen:
         if self.block_at is not None and self.tokens >= self.block_at:
             await asyncio.sleep(3600)
 
+    def on_reasoning(self, text: str) -> None:
+        pass
+
+    def on_tokens(self, count: int, thinking: bool) -> None:
+        pass
+
     def on_progress(self, event: ProgressEvent) -> None:
         pass
 

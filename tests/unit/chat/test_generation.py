@@ -14,6 +14,7 @@ from llama_tui.chat.generation import Generation
 from llama_tui.chat.request import CompletionRequest, PromptError
 from llama_tui.client import FinalEvent, ProgressEvent, StreamCutOff, TokenEvent
 from llama_tui.domain import ChatMessage, Session
+from llama_tui.reasoning import THINK, Start
 from llama_tui.store import Store, StoreError
 
 
@@ -43,6 +44,8 @@ class ScriptedClient:
 class Sink:
     def __init__(self, block_after: int | None = None) -> None:
         self.text: list[str] = []
+        self.reasoning: list[str] = []
+        self.tokens: list[tuple[int, bool]] = []
         self.progress: list[float] = []
         self.store_errors: list[StoreError] = []
         self.block_after = block_after
@@ -51,6 +54,12 @@ class Sink:
         self.text.append(text)
         if self.block_after is not None and len(self.text) >= self.block_after:
             await asyncio.Event().wait()  # the UI is busy here when the user presses Esc
+
+    def on_reasoning(self, text: str) -> None:
+        self.reasoning.append(text)
+
+    def on_tokens(self, count: int, thinking: bool) -> None:
+        self.tokens.append((count, thinking))
 
     def on_progress(self, event: ProgressEvent) -> None:
         self.progress.append(event.fraction)
@@ -179,3 +188,75 @@ async def test_a_refused_checkpoint_is_reported_and_the_result_says_unsaved(
     result = await Generation(client, store).run(answer, request(), sink)  # type: ignore[arg-type]
     assert [str(e) for e in sink.store_errors] == ["the disk is full", "the disk is full"]
     assert not result.saved and result.message.content == "x" and result.message.state == "complete"
+
+
+class TwoStreams(ScriptedClient):
+    """The first stream thinks until it is closed; the second one answers."""
+
+    def __init__(self, answer: list[Any]) -> None:
+        super().__init__([])
+        self.answer = answer
+        self.first_closed = False
+
+    def stream_completion(self, prompt: Any, **params: Any) -> AsyncIterator[Any]:
+        self.asked.append((prompt, params))
+        return self._thinking() if len(self.asked) == 1 else self._answering()
+
+    async def _thinking(self) -> AsyncIterator[Any]:
+        try:
+            n = 0
+            while True:
+                n += 1
+                yield TokenEvent(f" step{n}", [n])
+                await asyncio.sleep(0)
+        finally:
+            self.first_closed = True
+
+    async def _answering(self) -> AsyncIterator[Any]:
+        for event in self.answer:
+            yield event
+
+
+async def test_stop_thinking_now_closes_the_reasoning_and_the_same_answer_goes_on(store: Store) -> None:
+    """Qwen3.5-style: the prompt opened <think>; ctrl+g ends it and the model answers."""
+    answer = streaming_answer(store)
+    client = TwoStreams([TokenEvent("Forty-two.", [9]), FINAL])
+    generation = Generation(client, store)
+
+    class Impatient(Sink):
+        async def on_text(self, text: str) -> None:
+            self.text.append(text)
+
+        def on_reasoning(self, text: str) -> None:
+            self.reasoning.append(text)
+            if len(self.reasoning) == 3:
+                generation.end_reasoning()
+
+    async def build() -> CompletionRequest:
+        return CompletionRequest("PROMPT<think>\n", {"n_predict": 50}, THINK, Start.REASONING)
+
+    sink = Impatient()
+    result = await generation.run(answer, build, sink)  # type: ignore[arg-type]
+    assert client.first_closed
+    second_prompt, second_params = client.asked[1]
+    assert second_prompt == "PROMPT<think>\n step1 step2 step3\n</think>\n\n" and second_params == {"n_predict": 50}
+    saved = store.get_message(answer.id)
+    assert saved.reasoning == " step1 step2 step3" and saved.content == "Forty-two." and saved.state == "complete"
+    assert saved.meta is not None and saved.meta["reasoning_stopped"] and saved.meta["reasoning_tokens"] == 3
+    assert saved.meta["answer_tokens"] == 1
+    assert sink.text == ["Forty-two."] and result.error is None
+
+
+async def test_stop_thinking_while_answering_changes_nothing(store: Store) -> None:
+    answer = streaming_answer(store)
+    client = ScriptedClient([TokenEvent("Answer", [1]), TokenEvent(" here.", [2]), FINAL])
+    generation = Generation(client, store)
+    generation.end_reasoning()  # pressed while the model answers (the prompt closed the reasoning)
+
+    async def build() -> CompletionRequest:
+        return CompletionRequest("PROMPT<think>\n\n</think>\n\n", {}, THINK, Start.ANSWER)
+
+    await generation.run(answer, build, Sink())  # type: ignore[arg-type]
+    assert len(client.asked) == 1
+    saved = store.get_message(answer.id)
+    assert saved.content == "Answer here." and saved.reasoning is None and saved.meta is None

@@ -24,6 +24,7 @@ from llama_tui.chat.request import (
 )
 from llama_tui.client import LlamaCppClient
 from llama_tui.domain import ChatMessage, SamplingSettings, Session
+from llama_tui.reasoning import Start
 
 
 def test_history_puts_the_system_prompt_first_and_never_resends_reasoning() -> None:
@@ -74,13 +75,18 @@ def test_request_body_and_preview_text() -> None:
 class TemplateServer:
     """Stands in for /apply-template (the real server is used in the integration tests)."""
 
-    def __init__(self, bos: str = "<s>") -> None:
+    def __init__(self, bos: str = "<s>", generation_prompt: str = "[assistant]") -> None:
         self.bos = bos
+        self.generation_prompt = generation_prompt
         self.seen: list[list[dict[str, Any]]] = []
+        self.kwargs: list[dict[str, Any]] = []
 
-    async def apply_template(self, messages: Sequence[Mapping[str, Any]]) -> str:
+    async def apply_template(
+        self, messages: Sequence[Mapping[str, Any]], *, template_kwargs: Mapping[str, Any] | None = None
+    ) -> str:
         self.seen.append([dict(m) for m in messages])
-        return self.bos + "".join(f"[{m['role']}]{m['content']}" for m in messages) + "[assistant]"
+        self.kwargs.append(dict(template_kwargs or {}))
+        return self.bos + "".join(f"[{m['role']}]{m['content']}" for m in messages) + self.generation_prompt
 
     async def bos_token(self) -> str:
         return self.bos
@@ -107,7 +113,8 @@ async def test_builder_renders_the_session_and_appends_the_suffix() -> None:
         "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\nHello",
         7,
     )
-    assert request.params == params
+    assert request.params == {**params, "preserved_tokens": ["<think>", "</think>"]}
+    assert request.start is Start.OUTSIDE
 
 
 async def test_a_template_that_cannot_render_is_a_prompt_error() -> None:
@@ -116,3 +123,39 @@ async def test_a_template_that_cannot_render_is_a_prompt_error() -> None:
     with pytest.raises(PromptError, match="no-such-template"):
         await builder.prompt(session, [ChatMessage(role="user", content="hi")])
     assert "stop" not in builder.params(session)  # an unknown template has no stops to add
+
+
+class StandInConnection:
+    """A ServerConnection whose client is the /apply-template stand-in."""
+
+    def __init__(self, server: TemplateServer) -> None:
+        self.client = server
+        self.name = None
+
+
+async def test_options_go_to_the_models_template_and_its_prompt_says_where_output_starts() -> None:
+    """Qwen3.5-style: the generation prompt opens the reasoning, so the output starts inside it."""
+    server = TemplateServer(generation_prompt="[assistant]<think>\n")
+    builder = RequestBuilder(StandInConnection(server))  # type: ignore[arg-type]
+    session = Session(id=1, template="server", template_options={"enable_thinking": True})
+    request = await builder.build(session, [ChatMessage(role="user", content="q")], {})
+    assert server.kwargs == [{"enable_thinking": True}]
+    assert request.start is Start.REASONING and request.reasoning.name == "think"
+
+
+async def test_continuing_an_answer_puts_its_reasoning_back_before_it() -> None:
+    server = TemplateServer(generation_prompt="[assistant]<think>\n")
+    builder = RequestBuilder(StandInConnection(server))  # type: ignore[arg-type]
+    session = Session(id=1, template="server")
+    partial = ChatMessage(role="assistant", content="The answer is", reasoning="Let me see.")
+    request = await builder.build(session, [ChatMessage(role="user", content="q"), partial], {}, continue_final=True)
+    assert request.prompt == "[user]q[assistant]<think>\nLet me see.\n</think>\n\nThe answer is"
+    assert request.start is Start.ANSWER
+    assert server.seen == [[{"role": "user", "content": "q"}]]
+
+
+async def test_reasoning_is_resent_only_where_the_template_keeps_it() -> None:
+    path = [ChatMessage(role="user", content="q"), ChatMessage(role="assistant", content="A", reasoning="R")]
+    assert [m.reasoning for m in build_history(Session(template="server"), path)] == [None, None]
+    kept = build_history(Session(template="glm4.7"), path)  # GLM-4.7 renders earlier reasoning
+    assert [m.reasoning for m in kept] == [None, "R"] and kept[1].content == "A"
