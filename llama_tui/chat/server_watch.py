@@ -12,6 +12,7 @@ status bar). It reports through callbacks; the screen never polls.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import random
 import time
@@ -266,10 +267,8 @@ class ServerWatch:
 
     async def _watch_slots(self) -> None:
         while True:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._slots_due.wait(), self.slots_interval)
-            except TimeoutError:
-                pass
             self._slots_due.clear()
             if self.state.usable and self.props is not None:
                 await self.refresh_slots()
