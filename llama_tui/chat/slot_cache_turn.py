@@ -10,6 +10,8 @@ how a restore went). No Textual.
 
 from __future__ import annotations
 
+import dataclasses
+
 from ..domain import ChatMessage
 from .generation import RequestFactory
 from .request import CompletionRequest
@@ -37,7 +39,7 @@ class CachedTurn:
         self.prompt = request.prompt
         if self.prepared.slot is None or self.prepared.slot == preferred:
             return request
-        return CompletionRequest(request.prompt, {**request.params, "id_slot": self.prepared.slot})
+        return dataclasses.replace(request, params={**request.params, "id_slot": self.prepared.slot})
 
     async def finish(self, answer: ChatMessage, *, slot: int | None = None) -> RestoreReport | None:
         """After the answer is stored: `slot` is the final event's `id_slot` when known."""

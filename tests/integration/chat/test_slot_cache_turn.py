@@ -11,13 +11,20 @@ from llama_tui.chat.slot_cache import RestoreReport, SlotCache
 from llama_tui.chat.slot_cache_turn import CachedTurn
 from llama_tui.client import LlamaCppClient, ProgressEvent
 from llama_tui.domain import ChatMessage, Session
+from llama_tui.reasoning import GRANITE, Start
 from llama_tui.store import Store, StoreError
 from tests.harness.server import LlamaServer
-from tests.harness.slot_turns import filler, follow_up, user_turn
+from tests.harness.slot_turns import filler, follow_up, turn, user_turn
 
 
 class Sink:
     async def on_text(self, text: str) -> None:
+        pass
+
+    def on_reasoning(self, text: str) -> None:
+        pass
+
+    def on_tokens(self, count: int, thinking: bool) -> None:
         pass
 
     def on_progress(self, event: ProgressEvent) -> None:
@@ -67,3 +74,24 @@ async def test_a_restored_session_answers_with_its_cache_and_says_so(
     assert report is not None and report.reused
     assert report.footer == f"cache restored: {second.timings['cache_n']:,} prompt tokens not re-processed"
     store.close()
+
+
+async def test_the_request_goes_where_the_session_is_and_keeps_everything_else(
+    fresh_llama_server: Callable[..., LlamaServer], chatml_model: Path, tmp_path: Path
+) -> None:
+    save_dir = tmp_path / "files"
+    save_dir.mkdir()
+    server = fresh_llama_server(extra_args=["--slot-save-path", str(save_dir)], parallel=2, ctx_size=8192)
+    prompt = user_turn(filler(600))
+    asked = CompletionRequest(prompt + "x", {"id_slot": 1, "n_predict": 4}, reasoning=GRANITE, start=Start.REASONING)
+
+    async def request() -> CompletionRequest:
+        return asked
+
+    async with LlamaCppClient(server.url) as client:
+        cache = SlotCache(client, root=tmp_path / "rec", max_bytes=10**9, files_dir=save_dir, model_file=chatml_model)
+        await cache.refresh()
+        await turn(client, cache, 3, prompt, preferred_slot=0)  # session 3 now sits in slot 0
+        sent = await CachedTurn(cache, 3, request).request()
+    assert sent.params == {"id_slot": 0, "n_predict": 4}  # where its cache is, not the pinned slot 1
+    assert (sent.prompt, sent.reasoning, sent.start) == (asked.prompt, asked.reasoning, asked.start)
