@@ -28,7 +28,8 @@ How the screen uses it (every method is async except `leave`; none blocks the ev
   `id_slot = prepared.slot` when it is not None. It may restore the session's cache into that slot.
 - `report = await after_answer(session_id, prepared, slot=final.id_slot, text=prompt + answer,
   cache_n=final.timings.cache_n)` once the answer is complete; `report.footer` (if any) says
-  "cache restored: N prompt tokens not re-processed".
+  "cache restored: N prompt tokens not re-processed". (chat/slot_cache_turn.py's `CachedTurn`
+  does both around a `Generation.run`.)
 - `leave(session_id, next_slot)` on switching away: saves in the background if the session's
   slot is about to be reused. `await save_all()` on quit and before the managed server stops.
 - `await forget_session(session_id)` when a session is deleted or purged; `await saved_caches()`
