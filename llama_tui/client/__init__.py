@@ -20,6 +20,7 @@ from .errors import (
     StreamCutOff,
     StreamError,
 )
+from .slot_files import SlotErased, SlotFileRefused, SlotRestored, SlotSaved
 from .sse import EventTooLarge, SSEDecoder, SSEEvent
 from .types import (
     Completion,
@@ -68,6 +69,10 @@ __all__ = [
     "ServerError",
     "ServerUnreachable",
     "Slot",
+    "SlotErased",
+    "SlotFileRefused",
+    "SlotRestored",
+    "SlotSaved",
     "StreamCutOff",
     "StreamError",
     "StreamEvent",

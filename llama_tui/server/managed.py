@@ -40,6 +40,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from .args import check_user_args, flag_value
 from .binary import HOW_TO_GET, LOOPBACK, find_binary, free_port, spawn
 from .errors import ManagedServerError, ServerBinaryMissing, ServerStartError
 from .log import READY, STARTING, LoadProgress, error_summary, progress_from_line
@@ -48,8 +49,6 @@ if TYPE_CHECKING:
     import aiohttp  # imported where used: it is a tenth of a second of the TUI's start-up
 
 
-# Flags llama-tui sets itself: a user copy would make the URL (or the model) wrong.
-_RESERVED_FLAGS = ("-m", "--model", "--host", "--port")
 _MAX_PARTIAL = 64 * 1024  # a "line" longer than this without a newline is passed on as it is
 
 
@@ -64,6 +63,8 @@ class ManagedServer:
     `args` are extra llama-server flags, passed after llama-tui's own; `-m/--model`, `--host` and
     `--port` are refused there (llama-tui sets them). `api_key`, if given, reaches the server
     through its LLAMA_API_KEY environment variable, not argv, so `ps` does not show it.
+    `slot_save_dir` (the app passes `default_slot_save_dir()`) adds `--slot-save-path DIR` (made
+    0700 at start) for chat/slot_cache.py; a `--slot-save-path` in `args` wins.
     """
 
     def __init__(
@@ -78,17 +79,17 @@ class ManagedServer:
         env: Mapping[str, str] | None = None,
         keep_lines: int = 5000,
         max_log_bytes: int = 8 * 1024 * 1024,
+        slot_save_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         self.binary = find_binary(binary)
         self.model = Path(model).expanduser()
-        self.args = tuple(args)
-        for arg in self.args:
-            flag = arg.split("=", 1)[0]
-            if flag in _RESERVED_FLAGS:
-                raise ManagedServerError(
-                    f"server argument {flag} is set by llama-tui (it picks the model, a loopback host and a free "
-                    "port); remove it from the server arguments"
-                )
+        self.args = check_user_args(args)
+        user_dir = flag_value(self.args, "--slot-save-path")
+        self._add_slot_flag = user_dir is None and slot_save_dir is not None
+        chosen = user_dir if user_dir is not None else slot_save_dir
+        # Where the server writes slot files, and whether restored caches of SWA models are usable.
+        self.slot_save_dir: Path | None = Path(chosen).expanduser() if chosen is not None else None
+        self.swa_full = "--swa-full" in self.args
         self.host = LOOPBACK
         self._fixed_port = port is not None
         self.port = port if port is not None else free_port(self.host)
@@ -150,6 +151,7 @@ class ManagedServer:
             "-m", str(self.model),
             "--host", self.host,
             "--port", str(self.port),
+            *(["--slot-save-path", str(self.slot_save_dir)] if self._add_slot_flag else []),
             *self.args,
         ]  # fmt: skip
 
@@ -174,6 +176,11 @@ class ManagedServer:
             self._reader.join(2.0)
         log_path = self.log_path
         log_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if self._add_slot_flag and self.slot_save_dir is not None:
+            try:  # llama-server refuses to start if the directory does not exist
+                self.slot_save_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            except OSError as e:
+                raise ManagedServerError(f"cannot create the slot cache folder {self.slot_save_dir}: {e}") from e
         with contextlib.suppress(OSError):  # one old generation is kept: NAME.1
             if log_path.stat().st_size > self.max_log_bytes:
                 os.replace(log_path, log_path.with_name(log_path.name + ".1"))

@@ -336,3 +336,17 @@ def test_terminate_without_an_event_loop(llama_server_bin: Path, chatml_model: P
     assert pid is not None and server.running
     assert server.terminate() == 0
     assert gone(pid)
+
+
+async def test_the_slot_folder_is_made_private_and_the_server_saves_there(
+    llama_server_bin: Path, chatml_model: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "cache" / "slots"
+    server = ManagedServer(
+        chatml_model, binary=llama_server_bin, args=SERVER_ARGS, log_path=tmp_path / "server.log", slot_save_dir=folder
+    )
+    async with server, LlamaCppClient(server.url) as client:
+        assert await client.slot_files_enabled()
+        saved = await client.save_slot(0, "empty.kv")
+    assert (folder.stat().st_mode & 0o777) == 0o700
+    assert (folder / "empty.kv").stat().st_size == saved.n_written
