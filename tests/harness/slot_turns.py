@@ -41,6 +41,11 @@ class Turn:
         timings = self.completion.final.timings
         return timings.cache_n if timings is not None else 0
 
+    @property
+    def top_logprobs(self) -> list[list[tuple[str, float]]]:
+        """Per answer token, the top candidates and their log-probabilities (needs `n_probs`)."""
+        return [[(c["token"], c["logprob"]) for c in p.get("top_logprobs", [])] for p in self.completion.probs or []]
+
 
 async def turn(
     client: LlamaCppClient,
@@ -50,10 +55,14 @@ async def turn(
     *,
     preferred_slot: int | None = None,
     n_predict: int = 8,
+    n_probs: int = 0,
 ) -> Turn:
-    """One answer, greedy, through the slot cache (or without one when `cache` is None)."""
+    """One answer, greedy, through the slot cache (or without one when `cache` is None); with
+    `n_probs`, each token's top probabilities are in `completion.probs`."""
     prepared = await cache.prepare(session_id, prompt, preferred_slot) if cache else Prepared(preferred_slot)
     params: dict[str, object] = {"n_predict": n_predict, "temperature": 0.0, "seed": 1, "cache_prompt": True}
+    if n_probs:
+        params["n_probs"] = n_probs
     if prepared.slot is not None:
         params["id_slot"] = prepared.slot
     done = await collect(client.stream_completion(prompt, **params))
