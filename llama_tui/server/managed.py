@@ -40,7 +40,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from .args import check_user_args, flag_value
+from .args import automatic_flags, check_user_args, cpu_has_amx, flag_value
 from .binary import HOW_TO_GET, LOOPBACK, find_binary, free_port, spawn
 from .errors import ManagedServerError, ServerBinaryMissing, ServerStartError
 from .log import READY, STARTING, LoadProgress, error_summary, progress_from_line
@@ -90,6 +90,8 @@ class ManagedServer:
         # Where the server writes slot files, and whether restored caches of SWA models are usable.
         self.slot_save_dir: Path | None = Path(chosen).expanduser() if chosen is not None else None
         self.swa_full = "--swa-full" in self.args
+        server_env = env if env is not None else os.environ
+        self.auto_args = automatic_flags(self.args, server_env, amx=cpu_has_amx())  # e.g. --no-repack on AMX
         self.host = LOOPBACK
         self._fixed_port = port is not None
         self.port = port if port is not None else free_port(self.host)
@@ -151,6 +153,7 @@ class ManagedServer:
             "-m", str(self.model),
             "--host", self.host,
             "--port", str(self.port),
+            *self.auto_args,
             *(["--slot-save-path", str(self.slot_save_dir)] if self._add_slot_flag else []),
             *self.args,
         ]  # fmt: skip

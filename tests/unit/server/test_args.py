@@ -8,7 +8,7 @@ import pytest
 
 from llama_tui import paths
 from llama_tui.server import ManagedServer, ManagedServerError, default_slot_save_dir
-from llama_tui.server.args import check_user_args, flag_value
+from llama_tui.server.args import automatic_flags, check_user_args, cpu_has_amx, flag_value
 
 
 def test_flag_values_in_both_spellings_last_one_wins() -> None:
@@ -48,3 +48,32 @@ def test_a_slot_folder_adds_the_flag_unless_the_user_chose_one(tmp_path: Path, f
     assert theirs.slot_save_dir == Path("/srv/kv") and theirs.swa_full
     none = ManagedServer(tmp_path / "m.gguf", binary=fake)
     assert none.slot_save_dir is None and "--slot-save-path" not in none.command()
+
+
+CPUINFO = "processor\t: 0\nmodel name\t: Intel(R) Xeon(R)\nflags\t\t: fpu sse2 avx512f {extra}\n\n"
+
+
+@pytest.mark.parametrize(("extra", "amx"), [("amx_bf16 amx_tile amx_int8", True), ("amx_bf16", False), ("", False)])
+def test_amx_is_read_from_the_cpu_flags(tmp_path: Path, extra: str, amx: bool) -> None:
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(CPUINFO.format(extra=extra))
+    assert cpu_has_amx(cpuinfo) is amx
+    assert cpu_has_amx(tmp_path / "missing") is False  # not Linux: no such file
+
+
+def test_no_repack_on_amx_unless_the_user_chose() -> None:
+    assert automatic_flags(["-c", "512"], {}, amx=True) == ("--no-repack",)
+    assert automatic_flags(["-c", "512"], {}, amx=False) == ()
+    for chosen in (["--repack"], ["-nr"], ["--no-repack"], ["--repack=1"]):
+        assert automatic_flags(chosen, {}, amx=True) == (), chosen
+    assert automatic_flags([], {"LLAMA_ARG_REPACK": "1"}, amx=True) == ()
+
+
+def test_the_managed_server_adds_no_repack_on_this_machine_only_with_amx(tmp_path: Path, fake: Path) -> None:
+    amx = cpu_has_amx()
+    plain = ManagedServer(tmp_path / "m.gguf", binary=fake, args=["-c", "512"], env={})
+    assert ("--no-repack" in plain.command()) is amx
+    chosen = ManagedServer(tmp_path / "m.gguf", binary=fake, args=["--repack"], env={})
+    assert "--no-repack" not in chosen.command()
+    by_env = ManagedServer(tmp_path / "m.gguf", binary=fake, env={"LLAMA_ARG_REPACK": "0"})
+    assert "--no-repack" not in by_env.command()
