@@ -86,6 +86,7 @@ class SlotCache:
         model_file: Path | None = None,
         swa_full: bool | None = None,
         managed: bool = False,
+        namespace: str = "",
         min_tokens: int = MIN_TOKENS,
         timeout: float = 60.0,
         on_event: EventCallback | None = None,
@@ -98,6 +99,7 @@ class SlotCache:
         self.model_file = model_file
         self.swa_full = swa_full
         self.managed = managed
+        self.namespace = namespace  # the session store's (slot_cache_files.namespace_for)
         self.min_tokens = min_tokens
         self.timeout = timeout
         self._on_event = on_event
@@ -141,7 +143,8 @@ class SlotCache:
         except (OSError, GGUFError):
             self.traits = None
         identity = ModelIdentity.from_props(props, local_model=self.model_file)
-        files = CacheFiles.open(self.root, files_dir=self.files_dir, server_url=self.client.base_url)
+        url = self.client.base_url
+        files = CacheFiles.open(self.root, files_dir=self.files_dir, server_url=url, namespace=self.namespace)
         if (
             self.identity is None
             or identity.key != self.identity.key
@@ -307,7 +310,7 @@ class SlotCache:
         entry = await asyncio.to_thread(self.files.get, held.session_id, self.identity.key)
         if entry is not None and entry.text == held.text:
             return False  # the file already holds this
-        filename = slot_filename(held.session_id, self.identity.key)
+        filename = slot_filename(held.session_id, self.identity.key, self.namespace)
         try:
             done = await asyncio.wait_for(self.client.save_slot(slot, filename), self.timeout)
         except NotSupported:
@@ -367,7 +370,14 @@ class SlotCache:
         """A session was deleted or purged: delete its saved caches everywhere."""
         for k in [k for k, h in self._held.items() if h.session_id == session_id]:
             del self._held[k]
-        return await asyncio.to_thread(files_mod.forget_session, self.root, session_id)
+        return await asyncio.to_thread(files_mod.forget_session, self.root, session_id, self.namespace)
+
+    async def forget_other_sessions(self, live: set[int]) -> int:
+        """Delete the caches of this store's sessions that are not in `live` (deleted or purged
+        while no SlotCache listened: by another llama-tui, or the trash purge at start-up)."""
+        for k in [k for k, h in self._held.items() if h.session_id not in live]:
+            del self._held[k]
+        return await asyncio.to_thread(files_mod.forget_other_sessions, self.root, live, self.namespace)
 
     async def saved_caches(self) -> list[SavedCache]:
         """This server's saved caches, most recently used first."""

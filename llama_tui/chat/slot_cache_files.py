@@ -9,6 +9,10 @@ from another model with the same shapes would be restored without a word), the t
 size and the text the cache holds (to check, before restoring, that the session still starts
 with it), and when it was last used (least recently used files go first when over the cap).
 
+Session ids are per session store, so each store (`namespace_for(store path)`) has its own
+locations and file names: two stores (e.g. two --data-dir) never overwrite or delete each other's
+caches, even in one shared server folder.
+
 Files in a directory we reach are deleted; on a remote server a file cannot be deleted, only
 overwritten: it is marked `blank_pending` and the service overwrites it with an empty slot's
 empty-slot save (about 40 bytes) at its next chance. Sidecars that do not parse are dropped (this is a cache).
@@ -20,7 +24,9 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import secrets
+import socket
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -32,15 +38,34 @@ _LOCATION = "location.json"
 FILE_PREFIX = "llama-tui-s"
 
 
-def location_key(kind: str, where: str) -> str:
-    """A short stable name for a location ("dir", "/abs/path") or ("url", "http://host:port")."""
-    return kind + "-" + hashlib.sha256(f"{kind}:{where}".encode()).hexdigest()[:16]
+_NAMESPACE = re.compile(r"[0-9a-z]{0,16}")
 
 
-def slot_filename(session_id: int, model_key: str) -> str:
+def namespace_for(store_path: Path) -> str:
+    """The namespace of one session store: this machine and the store file's full path."""
+    where = f"{socket.gethostname()}:{Path(store_path).expanduser().resolve()}"
+    return hashlib.sha256(where.encode()).hexdigest()[:8]
+
+
+def _check_namespace(namespace: str) -> str:
+    if not _NAMESPACE.fullmatch(namespace):
+        raise ValueError(f"a slot cache namespace is up to 16 lowercase letters or digits, not {namespace!r}")
+    return namespace
+
+
+def location_key(kind: str, where: str, namespace: str = "") -> str:
+    """A short stable name for a location ("dir", "/abs/path") or ("url", "http://host:port"),
+    for one store's namespace."""
+    name = f"{kind}:{where}" + (f"|{_check_namespace(namespace)}" if namespace else "")
+    return kind + "-" + hashlib.sha256(name.encode()).hexdigest()[:16]
+
+
+def slot_filename(session_id: int, model_key: str, namespace: str = "") -> str:
     """The server-side file name of a session's cache for one model: named for both, so a
-    session used with two models keeps one file per model and never mixes them."""
-    return check_filename(f"{FILE_PREFIX}{session_id}-{model_key}.kv")
+    session used with two models keeps one file per model and never mixes them (and for the
+    store's namespace, so another store's session of the same id never takes its file)."""
+    tail = f"-{_check_namespace(namespace)}" if namespace else ""
+    return check_filename(f"{FILE_PREFIX}{session_id}-{model_key}{tail}.kv")
 
 
 @dataclass
@@ -90,21 +115,22 @@ class CacheFiles:
     """The sidecars of one location. `files_dir` is where the server writes the slot files when
     llama-tui can reach it (then files are measured and deleted here), None for a remote server."""
 
-    def __init__(self, meta_dir: Path, files_dir: Path | None, *, where: str = "") -> None:
+    def __init__(self, meta_dir: Path, files_dir: Path | None, *, where: str = "", namespace: str = "") -> None:
         self.meta_dir = Path(meta_dir)
         self.files_dir = Path(files_dir) if files_dir is not None else None
         self.where = where
+        self.namespace = _check_namespace(namespace)
 
     @classmethod
-    def open(cls, root: Path, *, files_dir: Path | None, server_url: str) -> CacheFiles:
-        """The location for a server: by its directory when known, else by its URL."""
+    def open(cls, root: Path, *, files_dir: Path | None, server_url: str, namespace: str = "") -> CacheFiles:
+        """The location for a server (by its directory when known, else by its URL) and a store."""
         if files_dir is not None:
             where = str(Path(files_dir).expanduser().resolve())
-            meta = Path(root) / "meta" / location_key("dir", where)
+            meta = Path(root) / "meta" / location_key("dir", where, namespace)
         else:
             where = server_url.rstrip("/")
-            meta = Path(root) / "meta" / location_key("url", where)
-        return cls(meta, Path(where) if files_dir is not None else None, where=where)
+            meta = Path(root) / "meta" / location_key("url", where, namespace)
+        return cls(meta, Path(where) if files_dir is not None else None, where=where, namespace=namespace)
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -118,7 +144,7 @@ class CacheFiles:
 
     def get(self, session_id: int, model_key: str) -> CacheEntry | None:
         """The live entry of a session's cache for one model, if there is one."""
-        entry = self._load(self.meta_dir / (slot_filename(session_id, model_key) + _SUFFIX))
+        entry = self._load(self.meta_dir / (slot_filename(session_id, model_key, self.namespace) + _SUFFIX))
         return entry if entry is not None and not entry.blank_pending else None
 
     def _load(self, path: Path) -> CacheEntry | None:
@@ -154,7 +180,8 @@ class CacheFiles:
         self.meta_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         location = self.meta_dir / _LOCATION
         if not location.exists():
-            self._write(location, {"where": self.where, "files_dir": str(self.files_dir) if self.files_dir else None})
+            files_dir = str(self.files_dir) if self.files_dir else None
+            self._write(location, {"where": self.where, "files_dir": files_dir, "namespace": self.namespace})
         self._write(self.meta_dir / (entry.filename + _SUFFIX), asdict(entry))
 
     def _write(self, path: Path, data: dict[str, Any]) -> None:
@@ -213,8 +240,9 @@ class CacheFiles:
         return out
 
 
-def all_locations(root: Path) -> list[CacheFiles]:
-    """Every location recorded under `root` (for deleting a session's files everywhere)."""
+def all_locations(root: Path, namespace: str | None = None) -> list[CacheFiles]:
+    """Every location recorded under `root` (for deleting a session's files everywhere), or
+    only those of one store's `namespace`."""
     out: list[CacheFiles] = []
     meta = Path(root) / "meta"
     try:
@@ -226,23 +254,29 @@ def all_locations(root: Path) -> list[CacheFiles]:
             info = json.loads((d / _LOCATION).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        files_dir = info.get("files_dir") if isinstance(info, dict) else None
-        where = info.get("where") if isinstance(info, dict) else None
-        out.append(CacheFiles(d, Path(files_dir) if isinstance(files_dir, str) else None, where=str(where or "")))
+        if not isinstance(info, dict):
+            continue
+        files_dir, where, space = info.get("files_dir"), info.get("where"), info.get("namespace", "")
+        if not isinstance(space, str) or not _NAMESPACE.fullmatch(space):
+            continue
+        if namespace is not None and space != namespace:
+            continue
+        files = Path(files_dir) if isinstance(files_dir, str) else None
+        out.append(CacheFiles(d, files, where=str(where or ""), namespace=space))
     return out
 
 
-def forget_session(root: Path, session_id: int) -> int:
-    """Delete a session's saved caches in every location (files we reach are deleted, remote ones
-    marked to be blanked); returns how many. For a deleted or purged session."""
-    return sum(len(loc.remove_session(session_id)) for loc in all_locations(root))
+def forget_session(root: Path, session_id: int, namespace: str = "") -> int:
+    """Delete a session's saved caches in every location of its store (files we reach are
+    deleted, remote ones marked to be blanked); returns how many. For a deleted or purged session."""
+    return sum(len(loc.remove_session(session_id)) for loc in all_locations(root, namespace))
 
 
-def forget_other_sessions(root: Path, live: set[int]) -> int:
-    """Delete the saved caches of every session not in `live` (sessions deleted or purged while
-    no SlotCache was listening, e.g. by another llama-tui); returns how many."""
+def forget_other_sessions(root: Path, live: set[int], namespace: str = "") -> int:
+    """Delete the saved caches of every session of the store not in `live` (sessions deleted or
+    purged while no SlotCache was listening, e.g. by another llama-tui); returns how many."""
     gone = 0
-    for loc in all_locations(root):
+    for loc in all_locations(root, namespace):
         for entry in loc.entries():
             if entry.session_id not in live and not entry.blank_pending:
                 loc.remove(entry)

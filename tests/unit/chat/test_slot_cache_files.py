@@ -6,7 +6,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from llama_tui.chat.slot_cache_files import CacheEntry, CacheFiles, forget_other_sessions, forget_session, slot_filename
+import pytest
+
+from llama_tui.chat.slot_cache_files import (
+    CacheEntry,
+    CacheFiles,
+    forget_other_sessions,
+    forget_session,
+    namespace_for,
+    slot_filename,
+)
 
 KEY = "0123456789abcdef"
 
@@ -105,3 +114,26 @@ def test_caches_of_sessions_that_no_longer_exist_are_swept(tmp_path: Path) -> No
     assert forget_other_sessions(tmp_path / "root", {2}) == 2
     assert [e.session_id for e in here.entries()] == [2]
     assert here.files_dir is not None and [p.name for p in here.files_dir.iterdir()] == [slot_filename(2, KEY)]
+
+
+def test_two_session_stores_share_a_server_folder_without_touching_each_others_caches(tmp_path: Path) -> None:
+    """Session ids are per store: store B's session 1 is not store A's."""
+    a_ns, b_ns = namespace_for(tmp_path / "a" / "sessions.sqlite3"), namespace_for(tmp_path / "b" / "sessions.sqlite3")
+    assert a_ns != b_ns and a_ns == namespace_for(tmp_path / "a" / ".." / "a" / "sessions.sqlite3")
+    files = tmp_path / "files"
+    files.mkdir()
+    a = CacheFiles.open(tmp_path / "root", files_dir=files, server_url="http://x:1", namespace=a_ns)
+    b = CacheFiles.open(tmp_path / "root", files_dir=files, server_url="http://x:1", namespace=b_ns)
+    assert a.meta_dir != b.meta_dir
+    for loc, ns in ((a, a_ns), (b, b_ns)):
+        e = entry(1)
+        e.filename = slot_filename(1, KEY, ns)
+        save(loc, e)
+    assert len({p.name for p in files.iterdir()}) == 2  # one file each, same session id
+    assert forget_session(tmp_path / "root", 1, a_ns) == 1
+    assert a.get(1, KEY) is None and b.get(1, KEY) is not None
+    assert forget_other_sessions(tmp_path / "root", set(), a_ns) == 0  # A has nothing left; B's stays
+    assert [e.session_id for e in b.entries()] == [1]
+    assert forget_other_sessions(tmp_path / "root", set(), b_ns) == 1
+    with pytest.raises(ValueError, match="namespace"):
+        slot_filename(1, KEY, "../x")
