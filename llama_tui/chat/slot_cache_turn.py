@@ -42,11 +42,13 @@ class CachedTurn:
         return dataclasses.replace(request, params={**request.params, "id_slot": self.prepared.slot})
 
     async def finish(self, answer: ChatMessage, *, slot: int | None = None) -> RestoreReport | None:
-        """After the answer is stored: `slot` is the final event's `id_slot` when known."""
-        if self.prepared is None:
+        """After the answer is stored: `slot` is the final event's `id_slot` when known. An answer
+        without timings (an error or a cut stream: no final event) proves nothing about a restore
+        and leaves the slot in an unknown state: nothing is judged or recorded."""
+        if self.prepared is None or not isinstance(answer.timings, dict) or not answer.timings:
             return None
-        timings = answer.timings or {}
-        cache_n = timings.get("cache_n") if isinstance(timings, dict) else None
+        timings = answer.timings
+        cache_n = timings.get("cache_n")
         valid = isinstance(cache_n, int) and not isinstance(cache_n, bool) and cache_n >= 0
         return await self.cache.after_answer(
             self.session_id,

@@ -9,6 +9,7 @@ from llama_tui.chat.generation import Generation
 from llama_tui.chat.request import CompletionRequest
 from llama_tui.chat.slot_cache import RestoreReport, SlotCache
 from llama_tui.chat.slot_cache_turn import CachedTurn
+from llama_tui.chat.slot_support import Support
 from llama_tui.client import LlamaCppClient, ProgressEvent
 from llama_tui.domain import ChatMessage, Session
 from llama_tui.reasoning import GRANITE, Start
@@ -95,3 +96,25 @@ async def test_the_request_goes_where_the_session_is_and_keeps_everything_else(
         sent = await CachedTurn(cache, 3, request).request()
     assert sent.params == {"id_slot": 0, "n_predict": 4}  # where its cache is, not the pinned slot 1
     assert (sent.prompt, sent.reasoning, sent.start) == (asked.prompt, asked.reasoning, asked.start)
+
+
+async def test_an_answer_that_failed_after_a_restore_proves_nothing(
+    fresh_llama_server: Callable[..., LlamaServer], chatml_model: Path, tmp_path: Path
+) -> None:
+    """The restore works, then the server refuses the prompt (too long for the context): no final
+    event, no timings. That must not count as "restored cache not reused" (which would stop saving)."""
+    save_dir = tmp_path / "files"
+    save_dir.mkdir()
+    server = fresh_llama_server(extra_args=["--slot-save-path", str(save_dir)])
+    store = Store.open(tmp_path / "s.sqlite3")
+    session = store.create_session(Session())
+    prompt = user_turn(filler(700))
+    first, _, _ = await answer(server.url, tmp_path / "rec", save_dir, chatml_model, store, session, prompt)
+    server.restart()
+    too_long = follow_up(prompt, first.content, filler(5000))
+    failed, turn, report = await answer(server.url, tmp_path / "rec", save_dir, chatml_model, store, session, too_long)
+    assert turn.prepared is not None and turn.prepared.restored > 700  # restored, then refused
+    assert failed.state == "error" and failed.timings is None
+    assert report is None
+    assert turn.cache.support.support is Support.REUSED  # still saving and restoring
+    store.close()
