@@ -32,13 +32,14 @@ How the screen uses it (every method is async except `leave`; none blocks the ev
   does both around a `Generation.run`.)
 - `leave(session_id, next_slot)` on switching away: saves in the background if the session's
   slot is about to be reused. `await save_all()` on quit and before the managed server stops.
-- `await forget_session(session_id)` when a session is deleted or purged; `await saved_caches()`
-  and `support` for the monitor.
+- `await forget_session(session_id)` when a session is deleted or purged; `await saved_caches()`,
+  `support` and `recent` (the last events) for the monitor.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import os
 import time
@@ -57,6 +58,7 @@ from .slot_support import UNKNOWN, ModelIdentity, SlotSupport, Support, assess
 
 # Prompts shorter than this are not worth a file: re-processing them takes a second at most on a CPU.
 MIN_TOKENS = 256
+RECENT_EVENTS = 20  # kept for the monitor
 
 
 @dataclass
@@ -102,7 +104,8 @@ class SlotCache:
         self.namespace = namespace  # the session store's (slot_cache_files.namespace_for)
         self.min_tokens = min_tokens
         self.timeout = timeout
-        self._on_event = on_event
+        self.on_event = on_event  # may be set later (the screen that shows the notices)
+        self.recent: collections.deque[SlotCacheEvent] = collections.deque(maxlen=RECENT_EVENTS)
         self._clock = clock
         self.support: SlotSupport = UNKNOWN
         self.identity: ModelIdentity | None = None
@@ -421,11 +424,12 @@ class SlotCache:
     def _emit(
         self, kind: EventKind, session_id: int | None, message: str, n_tokens: int = 0, n_bytes: int = 0, ms: float = 0
     ) -> None:
-        if self._on_event is None:
-            return
         event = SlotCacheEvent(kind, session_id, one_line(message), n_tokens, n_bytes, ms)
+        self.recent.append(event)
+        if self.on_event is None:
+            return
         with contextlib.suppress(Exception):  # a broken listener must not break saving or sending
-            result = self._on_event(event)
+            result = self.on_event(event)
             if isinstance(result, Awaitable):
                 self._spawn_listener(result)
 

@@ -26,6 +26,7 @@ from ..widgets.composer import Composer
 from ..widgets.message_view import MessageView
 from ..widgets.settings_pane import SettingsPane
 from ..widgets.status_bar import StatusBar
+from .session_caches import SessionCaches
 
 
 class ScreenHost(Protocol):
@@ -36,6 +37,7 @@ class ScreenHost(Protocol):
     conversation: Conversation | None
     editing: ChatMessage | None  # a message being edited in the composer
     prefill: str  # text the next answer starts with (F5)
+    caches: SessionCaches  # saved session caches (screens/session_caches.py)
 
     @property
     def app(self) -> App[object]: ...

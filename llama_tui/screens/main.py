@@ -3,7 +3,7 @@
 It lays the widgets out, binds the keys and routes widget messages to the chat services
 (chat/: conversation, sessions, request, server watch). Three helpers keep it small:
 `Answering` (generation and actions on messages), `SessionDialogs` (rename, delete, search,
-export, ...) and `ServerPanel` (status bar, models, servers).
+export, ...), `ServerPanel` (status bar, models, servers) and `SessionCaches` (saved KV caches).
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from .answering import Answering
 from .help import HelpScreen
 from .keys import MAIN_KEYS
 from .server_panel import ServerPanel
+from .session_caches import SessionCaches
 from .session_dialogs import SessionDialogs
 from .session_settings import SessionSettings
 
@@ -58,6 +59,7 @@ class MainScreen(Screen[None]):
         self.answering = Answering(self)
         self.dialogs = SessionDialogs(self)
         self.server = ServerPanel(self)
+        self.caches = SessionCaches(self)
         self.settings = SessionSettings(self)
         self._filter = ""
         self._draft_timer: Timer | None = None
@@ -184,7 +186,8 @@ class MainScreen(Screen[None]):
         if self.answering.stop():
             self.notify("The answer being generated was stopped; what arrived is kept (c continues it).")
         self.answering.cancel_edit()
-        self.conversation = self.sessions.open(session)
+        previous, self.conversation = self.session, self.sessions.open(session)
+        self.caches.left(previous, session)
         await self.server.session_opened(session)
         await self.show_path(focus_message=focus_message)
         self.query_one(Composer).set_text(session.draft)

@@ -42,6 +42,7 @@ class ServerPanel:
         self._status.set_server(self.screen.services.connection.url, state, detail)
 
     def _props_changed(self, props: Props | None) -> None:
+        self.screen.caches.props_changed(props)
         if props is None:
             self._status.set_model("", 0)
             return
@@ -126,8 +127,10 @@ class ServerPanel:
 
         app = self.screen.app
         if not isinstance(app.screen, ServerMonitorScreen):
-            services = self.screen.services
-            app.push_screen(ServerMonitorScreen(services.connection.client, server=services.managed_server))
+            services, caches = self.screen.services, self.screen.caches
+            monitor = ServerMonitorScreen(services.connection.client, server=services.managed_server)
+            monitor.show_caches(services.slot_cache, caches.session_title, caches.gain)
+            app.push_screen(monitor)
 
     # -- the context meter -----------------------------------------------------------------------
 
