@@ -48,8 +48,8 @@ def caches_content(
     limit = f" of {format_size(max_bytes)}" if max_bytes > 0 else ""
     parts += ["\n", ("saved       ", "$text-muted"), f"{len(saved)} · {format_size(total)}{limit}"]
     for row in saved[:SHOWN]:
-        other = "" if row.this_model else f" · {one_line(row.model_name)[:40]} (another model)"
-        name = one_line(title.get(row.session_id, f"session {row.session_id}"))[:40]
+        other = "" if row.this_model else f" · {_short(row.model_name)} (another model)"
+        name = _short(title.get(row.session_id, f"session {row.session_id}"))
         parts += [
             "\n  ",
             (f"“{name}”", "$text-accent"),
@@ -60,3 +60,8 @@ def caches_content(
     for event in list(events)[-EVENTS:]:
         parts += ["\n", ("last        ", "$text-muted"), one_line(event.message)]
     return Content.assemble(*parts)
+
+
+def _short(text: str, width: int = 40) -> str:
+    line = one_line(text)
+    return line if len(line) <= width else line[: width - 1] + "…"
