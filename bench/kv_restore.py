@@ -13,6 +13,12 @@ unless --quick that case is measured too (one round, no target). Also unless --q
 Gemma 3 270M model (sliding-window attention) served with --swa-full, one round, if its package
 is installed: without --swa-full a restored Gemma cache is not reused at all (chat/slot_support.py).
 Target: re-processing / restore >= 10.
+
+"Same greedy answer" is a target for the llama model only. For Gemma it is informational: a full
+re-processing splits the prompt into other batches than the turns that built the cache, and on
+this CPU build that alone changes the arithmetic enough to flip a near-tie in the greedy answer
+(see tests/integration/chat/test_slot_cache_gemma.py, which shows that the restored cache is the
+never-evicted one bit for bit, and that re-processing is not).
 """
 
 from __future__ import annotations
@@ -99,7 +105,9 @@ def _measure(kind: str, server: Any, model: Path, save_dir: Path, rounds: int, *
         )  # fmt: skip
 
     if kind == "gemma":
-        text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+        from tests.harness.samples import PROSE
+
+        text = "\n".join([PROSE] * 3)  # fixed English text: the figure does not move with the README
         turns = [text[i * 2600 : (i + 1) * 2600] for i in range(4)]
     else:
         turns = [filler(n, offset=i) for i, n in enumerate(TURN_WORDS)]
@@ -148,7 +156,8 @@ def _add(res: BenchResult, label: str, m: dict[str, Any], target: str | None) ->
         "x",
         target=target,
     )
-    res.add(NAME, f"{label}: same greedy answer", all(r["same_answer"] for r in m["runs"]), target="is True")
+    same = all(r["same_answer"] for r in m["runs"])
+    res.add(NAME, f"{label}: same greedy answer", same, target="is True" if target and "gemma" not in label else None)
     res.details[label] = m
     res.details["report"].append(
         f"{NAME}/{label}: {m['prompt_tokens']:,} prompt tokens reused; file {m['file_bytes'] / 1e6:.1f} MB saved in "
