@@ -50,10 +50,14 @@ class SlotSupport:
 
 UNKNOWN = SlotSupport(Support.UNAVAILABLE, "not checked yet")
 
-_SWA_HINT = (
-    "start llama-server with --swa-full (a full-size sliding-window cache: more KV memory) to make saved "
-    "session caches usable"
-)
+
+def _swa_hint(managed: bool) -> str:
+    where = (
+        "add --swa-full to [server.launch] args (or --server-arg=--swa-full)"
+        if managed
+        else ("start llama-server with --swa-full")
+    )
+    return f"{where}: a full-size sliding-window cache (more KV memory) makes saved session caches usable"
 
 
 def assess(
@@ -77,7 +81,7 @@ def assess(
             f"add --slot-save-path DIR to {where} to resume long sessions instantly",
         )
     if learned_not_reused:
-        hint = _SWA_HINT if traits is None or traits.uses_swa else ""
+        hint = _swa_hint(managed) if traits is None or traits.uses_swa else ""
         summary = "off: the server re-processed a restored cache, so this model's caches are not saved"
         return SlotSupport(Support.NOT_REUSED, summary, hint)
     if traits is not None and traits.uses_swa:
@@ -86,14 +90,14 @@ def assess(
                 Support.NOT_REUSED,
                 f"off: {traits.architecture} uses sliding-window attention ({traits.sliding_window} tokens), "
                 "and llama-server re-processes a restored cache of such a model",
-                _SWA_HINT,
+                _swa_hint(managed),
             )
         if swa_full is None:
             return SlotSupport(
                 Support.UNVERIFIED,
                 f"on, unverified: {traits.architecture} uses sliding-window attention; a restore is reused only "
                 "if llama-server runs with --swa-full (seen at the first restore)",
-                _SWA_HINT,
+                _swa_hint(managed),
             )
     if traits is None or traits.recurrent:
         return SlotSupport(Support.UNVERIFIED, "on: sessions are saved; the first restore shows whether it is reused")

@@ -45,7 +45,7 @@ def caches_content(
     if support.support is Support.OFF and gain:
         parts += ["\n", ("would gain  ", "$text-muted"), one_line(gain)]
     total = sum(c.n_bytes for c in saved)
-    limit = f" of {format_size(max_bytes)}" if max_bytes > 0 else ""
+    limit = f" (limit {max_bytes / 2**20:,.0f} MiB)" if max_bytes > 0 else ""
     parts += ["\n", ("saved       ", "$text-muted"), f"{len(saved)} · {format_size(total)}{limit}"]
     for row in saved[:SHOWN]:
         other = "" if row.this_model else f" · {_short(row.model_name)} (another model)"

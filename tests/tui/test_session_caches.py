@@ -129,7 +129,7 @@ async def test_quitting_saves_the_session_and_the_monitor_lists_it(make_app: Any
         await wait_for(pilot, lambda: app.screen.query("#slot-caches") and "saved" in monitor_caches_text(app))
         text = monitor_caches_text(app)
         assert "on: long sessions resume without re-processing, even after a restart" in text
-        assert "saved       0 · 0 kB of 4.3 GB" in text
+        assert "saved       0 · 0 kB (limit 4,096 MiB)" in text
         await pilot.press("escape")
         await pilot.press("ctrl+q")
     saved = list(files.glob("*.kv"))
@@ -143,7 +143,7 @@ async def test_quitting_saves_the_session_and_the_monitor_lists_it(make_app: Any
         await pilot.press("f9")
         await wait_for(pilot, lambda: app.screen.query("#slot-caches") and "tokens" in monitor_caches_text(app))
         text = monitor_caches_text(app)
-        assert f"saved       1 · {format_size(rows[0].n_bytes)} of 4.3 GB" in text
+        assert f"saved       1 · {format_size(rows[0].n_bytes)} (limit 4,096 MiB)" in text
         assert f"  “{title[:30]}" in text  # the session, by its title
         assert f"” · {rows[0].n_tokens:,} tokens · {format_size(rows[0].n_bytes)} · used now" in text
 

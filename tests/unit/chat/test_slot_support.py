@@ -85,3 +85,10 @@ def test_the_identity_changes_with_model_build_and_context(tmp_path: Path) -> No
 def test_what_saving_would_spare_is_said_from_the_sessions_figures() -> None:
     assert would_gain(3419, 81.4) == "a saved cache would spare re-processing 3,419 prompt tokens (about 42.0 s)"
     assert would_gain(0, 100.0) == would_gain(100, 0.0) == would_gain(100, float("nan")) == ""
+
+
+def test_the_swa_hint_says_where_to_add_the_flag() -> None:
+    managed = assess(files_enabled=True, traits=GEMMA, swa_full=False, managed=True)
+    external = assess(files_enabled=True, traits=GEMMA, swa_full=None)
+    assert "[server.launch] args" in managed.hint and "--server-arg=--swa-full" in managed.hint
+    assert external.hint.startswith("start llama-server with --swa-full")
