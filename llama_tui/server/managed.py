@@ -360,6 +360,9 @@ class ManagedServer:
         started = self._started_at or time.monotonic()
         deadline = time.monotonic() + timeout
         reported: LoadProgress | None = None
+        if on_progress is not None:  # before the import below (a tenth of a second): a tiny model is up by then
+            reported = self._progress
+            on_progress(reported)
         delay = poll_interval
         port_retries = 0 if self._fixed_port else 2
         import aiohttp
