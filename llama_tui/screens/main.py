@@ -3,7 +3,7 @@
 It lays the widgets out, binds the keys and routes widget messages to the chat services
 (chat/: conversation, sessions, request, server watch). Three helpers keep it small:
 `Answering` (generation and actions on messages), `SessionDialogs` (rename, delete, search,
-export, ...) and `ServerPanel` (status bar, models, servers).
+export, ...), `ServerPanel` (status bar, models, servers) and `SessionCaches` (saved KV caches).
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from .host import Work
 from .keys import MAIN_KEYS
 from .panes import Panes
 from .server_panel import ServerPanel
+from .session_caches import SessionCaches
 from .session_dialogs import SessionDialogs
 from .session_settings import SessionSettings
 
@@ -62,6 +63,7 @@ class MainScreen(Screen[None]):
         self.dialogs = SessionDialogs(self)
         self.server = ServerPanel(self)
         self.finder = ServerFinder(self, self.server)
+        self.caches = SessionCaches(self)
         self.settings = SessionSettings(self)
         self.panes = Panes(self)
         self._filter = ""
@@ -199,6 +201,7 @@ class MainScreen(Screen[None]):
         self.answering.cancel_edit()
         left = self.session
         self.conversation = self.sessions.open(session)
+        self.caches.left(left, session)
         if left is not None and left.id != session.id and self.sessions.drop_if_blank(left):
             self.refresh_sessions()  # no pile of empty "New session" entries
         await self.server.session_opened(session)
