@@ -72,6 +72,14 @@ def run_ask(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return EXIT_USAGE
+    if getattr(args, "compare", None):
+        from .ask_compare import run_compare  # one prompt, 2-4 targets
+
+        try:
+            return run_compare(args, url, key, config, prompt, template, custom)
+        except KeyboardInterrupt:
+            print("\nllama-tui ask: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
     client = LlamaCppClient(
         url,
         key,

@@ -36,6 +36,7 @@ from ..widgets.settings_pane import SettingsPane
 from ..widgets.sidebar import Sidebar
 from ..widgets.status_bar import StatusBar
 from .answering import Answering
+from .compare import open_compare
 from .help import HelpScreen
 from .keys import MAIN_KEYS
 from .server_panel import ServerPanel
@@ -270,6 +271,9 @@ class MainScreen(Screen[None]):
 
     def action_server_monitor(self) -> None:
         self.server.open_monitor()
+
+    def action_compare(self) -> None:
+        self.start_worker(open_compare(self), "compare", exclusive=True)
 
     def action_toggle_sidebar(self) -> None:
         sidebar = self.query_one(Sidebar)
