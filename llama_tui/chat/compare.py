@@ -34,6 +34,7 @@ MIN_TARGETS, MAX_TARGETS = 2, 4
 TARGET_KEYS = ("server", "model", "template")
 KEY_ALIASES = {"temp": "temperature", "models": "model", "templates": "template", "servers": "server"}
 SEED_RANGE = 2**31  # a seed every server build takes
+SEEDS = random.SystemRandom()  # where shared seeds come from (a test may put a seeded Random here)
 
 
 class SpecError(ValueError):
@@ -130,7 +131,7 @@ def shared_seed(
     """The targets with one seed for all (and that seed), unless the session or a target sets one."""
     if session_settings.get("seed") not in (None, -1) or any("seed" in t.settings for t in targets):
         return list(targets), None
-    seed = (rng or random.SystemRandom()).randrange(SEED_RANGE)
+    seed = (rng or SEEDS).randrange(SEED_RANGE)
     return [replace(t, settings={**t.settings, "seed": seed}) for t in targets], seed
 
 
