@@ -17,6 +17,7 @@ from .format import STOP_LABELS
 from .sanitize import one_line
 
 HEADERS = ("#", "target", "tokens", "tok/s", "ttft", "prompt", "cached", "stop")
+NUMERIC = frozenset({0, 2, 3, 4, 5, 6})  # the columns of HEADERS that hold numbers (right-aligned)
 
 
 def _number(data: dict[str, Any] | None, key: str) -> float | None:
@@ -161,10 +162,9 @@ def text_table(rows: list[SummaryRow]) -> str:
     """The summary as an aligned text table (numbers right-aligned), for the command line."""
     grid = [HEADERS, *(row.cells() for row in rows)]
     widths = [max(len(line[i]) for line in grid) for i in range(len(HEADERS))]
-    right = {0, 2, 3, 4, 5, 6}
     lines = []
     for line in grid:
         pairs = enumerate(zip(line, widths, strict=True))
-        cells = [cell.rjust(width) if i in right else cell.ljust(width) for i, (cell, width) in pairs]
+        cells = [cell.rjust(width) if i in NUMERIC else cell.ljust(width) for i, (cell, width) in pairs]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)

@@ -29,7 +29,7 @@ from ..chat.conversation import Conversation, Refusal, Sent
 from ..chat.request import RequestBuilder
 from ..chat.writes import WriteGuard
 from ..client import LlamaError, ProgressEvent, Props
-from ..compare_figures import HEADERS, LiveFigures, summary_row
+from ..compare_figures import HEADERS, NUMERIC, LiveFigures, summary_row
 from ..domain import ChatMessage
 from ..sanitize import neutralize
 from ..services import AppServices
@@ -173,7 +173,7 @@ class CompareScreen(Screen[CompareOutcome]):
 
     def _head(self, status: str = "") -> str:
         title = self.conversation.session.title or "New session"
-        text = f"Compare · the next answer of “{title}”"
+        text = f"Compare · “{title}”"
         if self.run is not None:
             text += f" · {len(self.run.columns)} targets"
             if self.seed is not None:
@@ -182,6 +182,10 @@ class CompareScreen(Screen[CompareOutcome]):
 
     def _default_spec(self) -> str:
         return TEMPERATURE_SWEEP
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The fills only before the run (hidden from the footer after it)."""
+        return not (action == "fill" and self.run is not None)
 
     # -- filling the targets -----------------------------------------------------------------------
 
@@ -291,6 +295,7 @@ class CompareScreen(Screen[CompareOutcome]):
         await self.query_one("#compare-columns").mount_all(self.views)
         self.views[0].focus_body()
         self.query_one("#compare-head", Static).update(self._head("running… (Esc stops)"))
+        self.refresh_bindings()
         self._painter = self.set_interval(0.25, self._paint_live)
 
     async def _stream(self, run: CompareRun) -> None:
@@ -317,11 +322,10 @@ class CompareScreen(Screen[CompareOutcome]):
         table.add_columns(*HEADERS)
         for index, (sink, message) in enumerate(zip(self.sinks, ended, strict=True)):
             row = summary_row(index + 1, sink.column.label, message, sink.figures)
-            table.add_row(*(Text(neutralize(cell)) for cell in row.cells()))
+            cells = enumerate(row.cells())
+            table.add_row(*(Text(neutralize(c), justify="right" if i in NUMERIC else "left") for i, c in cells))
         table.display = True
-        self.query_one("#compare-head", Static).update(
-            self._head("done: Enter picks the focused column · Esc keeps them all")
-        )
+        self.query_one("#compare-head", Static).update(self._head("Enter picks a column, Esc keeps all"))
 
     # -- columns -------------------------------------------------------------------------------
 
