@@ -28,7 +28,7 @@ async def open_compare(pilot: Any, prompt: str) -> CompareScreen:
 async def type_targets(pilot: Any, compare: CompareScreen, spec: str) -> None:
     targets = compare.query_one("#compare-targets", Input)
     targets.focus()
-    await pilot.press("ctrl+a", "ctrl+k", *spec)  # select nothing, delete to the end: an empty field
+    await pilot.press("ctrl+a", "ctrl+k", *spec)  # to the start, delete to the end: an empty field
     await pilot.pause()
     assert targets.value == spec
 
