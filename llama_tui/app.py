@@ -156,6 +156,8 @@ class LlamaTui(App[None]):
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
+        if screen is not self.main:
+            return  # the main screen's commands act on it: not from a screen over it (e.g. compare)
         servers = [(name, profile.url) for name, profile in self.config.servers.items()]
         yield from palette_commands(self.main, servers)
 

@@ -68,7 +68,8 @@ class ColumnSink:
         self.writes = writes
         self.clock = clock
         self.figures = LiveFigures()
-        self.ended = False
+        self.live = True  # its figures are painted from the stream (not once it ends)
+        self.ended = False  # shown as stored, with the server's figures
 
     def on_waiting(self) -> None:
         self.figures.waiting = True
@@ -95,12 +96,13 @@ class ColumnSink:
 
     async def end(self, number: int, message: ChatMessage) -> None:
         """The answer ended (any way): show it as stored, with the server's figures."""
-        if self.ended:
+        if not self.live:
             return
-        self.ended = True
+        self.live = False
         await self.column.finish(message)
         row = summary_row(number, self.column.label, message, self.figures)
         self.column.show_figures(row.line(), message.state)
+        self.ended = True
 
 
 class CompareScreen(Screen[CompareOutcome]):
@@ -312,7 +314,7 @@ class CompareScreen(Screen[CompareOutcome]):
     def _paint_live(self) -> None:
         now = self.clock()
         for view, sink in zip(self.views, self.sinks, strict=True):
-            if not sink.ended:
+            if sink.live:
                 view.show_figures(sink.figures.line(now))
                 view.follow()
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from textual.widgets import DataTable, Input
 
-from llama_tui.screens.compare import TEMPERATURE_SWEEP, CompareScreen
+from llama_tui.config import ServerProfile
+from llama_tui.screens.compare import TEMPERATURE_SWEEP, ColumnSink, CompareScreen
 from llama_tui.widgets.composer import Composer
 from llama_tui.widgets.message_view import MessageView
 from tests.harness.app import wait_for
@@ -145,3 +147,38 @@ async def test_models_and_templates_fill_from_the_router(router_server, make_app
         assert [m.state for m in stored] == ["complete", "complete"], [m.error for m in stored]
         assert [m.settings["model"] for m in stored] == ["llama3", "chatml"]
         assert app.client.model is None or app.client.model == "llama3"  # the app's own client is not swapped
+
+
+async def test_a_killed_server_in_one_column_leaves_the_other_running(
+    fresh_llama_server, make_app, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alive, doomed = fresh_llama_server(), fresh_llama_server()
+    servers = {"up": ServerProfile(url=alive.url), "doomed": ServerProfile(url=doomed.url)}
+    settings = {"n_predict": 3000, "top_k": 1}  # greedy: the tiny model loops on, to n_predict
+    app = make_app(alive.url, default_template="chatml", default_settings=settings, servers=servers)
+    # The second column's server dies as its first text reaches the screen: mid-stream, a few tokens
+    # into thousands (the tiny model outruns the screen, so a kill seen from the test would come
+    # after the whole answer was sent).
+    real_on_text = ColumnSink.on_text
+    at_kill: dict[str, int] = {}
+
+    async def on_text(sink: ColumnSink, text: str) -> None:
+        await real_on_text(sink, text)
+        if sink.column.index == 1 and not at_kill:
+            doomed.kill()
+            at_kill["other"] = sink.column.screen.sinks[0].figures.tokens  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(ColumnSink, "on_text", on_text)
+    async with app.run_test(size=(120, 36)) as pilot:
+        compare = await open_compare(pilot, "Count the llamas")
+        # From a screen over the main one, the palette does not offer the main screen's commands.
+        assert not [c for c in app.get_system_commands(compare) if c.title == "New session"]
+        await type_targets(pilot, compare, "server=up,doomed")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: compare.ended, 60)
+        stored = assert_columns_show_the_stored_answers(app, compare)
+        assert stored[0].state == "complete"
+        assert stored[0].timings is not None and stored[0].timings["predicted_n"] > at_kill["other"]
+        assert stored[1].state == "interrupted" and stored[1].content  # the partial text is kept
+        figures = compare.views[1].query_one(".figures")
+        assert "stop: interrupted" in str(figures.render()) and figures.has_class("-interrupted")
