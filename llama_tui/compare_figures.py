@@ -68,7 +68,7 @@ class LiveFigures:
 
     def line(self, now: float) -> str:
         if self.waiting:
-            return "waiting for the server (a free slot)…"
+            return "waiting for the server (a free slot, or its model loading)…"
         if self.first_token is None:
             if self.prompt_total and self.prompt_done is not None:
                 return f"prompt {self.prompt_done:,}/{self.prompt_total:,} tokens…"

@@ -394,6 +394,7 @@ async def open_compare(host: ScreenHost) -> None:
     host.update_context_meter()
     count = len(screen.views)
     if outcome.picked is not None:
-        host.notify(f"Picked; the other {count - 1} compared answers stay as its alternatives (‹ ›).")
+        others = "the other answer stays" if count == 2 else f"the other {count - 1} answers stay"
+        host.notify(f"Picked; {others} as its alternatives (‹ ›).")
     else:
         host.notify(f"All {count} compared answers are kept as alternatives; column 1 is shown (‹ › switches).")
