@@ -55,28 +55,41 @@ def _say(message: str) -> None:
     print(f"llama-tui ask: {neutralize(message)}", file=sys.stderr)
 
 
-def run_compare(
-    args: argparse.Namespace, url: str, key: str | None, config: Config, prompt: str, template: str, custom: Any
-) -> int:
+def read_targets(args: argparse.Namespace, config: Config, custom: Any) -> list[CompareTarget] | None:
+    """The targets of the --compare flags, or None after saying on stderr what is wrong."""
     if getattr(args, "raw", False):
         _say("--raw and --compare do not go together (use --json for exact text)")
-        return EXIT_USAGE
+        return None
+    if getattr(args, "demo", False) or getattr(args, "health", False):
+        _say("--compare answers a prompt: not with --demo or --health")
+        return None
     from ..templates import SERVER_TEMPLATE, template_names
 
     try:
-        targets = parse_spec(
-            args.compare, templates={SERVER_TEMPLATE, *template_names(), *custom}, servers=config.servers
-        )
+        return parse_spec(args.compare, templates={SERVER_TEMPLATE, *template_names(), *custom}, servers=config.servers)
     except SpecError as e:
         _say(f"--compare: {e}")
-        return EXIT_USAGE
+        return None
+
+
+async def run_compare(
+    args: argparse.Namespace,
+    url: str,
+    key: str | None,
+    config: Config,
+    prompt: str,
+    template: str,
+    custom: Any,
+    targets: list[CompareTarget],
+) -> int:
+    """Answer with every target, print the answers and the table (or JSON); the exit code."""
     settings = SamplingSettings.from_dict(
         {"n_predict": args.n_predict, "temperature": args.temperature, "seed": args.seed}
     )
     targets, seed = shared_seed(targets, settings.values)
     client = LlamaCppClient(url, key, connect_timeout=config.connect_timeout, read_timeout=config.read_timeout)
     session = Session(template=template, system_prompt=args.system or "", settings=settings)
-    answers = asyncio.run(_compare(client, config, custom, session, prompt, targets))
+    answers = await _compare(client, config, custom, session, prompt, targets)
     if args.json:
         print(json_for_terminal(json.dumps(_json(answers, seed), ensure_ascii=False)))
     else:
