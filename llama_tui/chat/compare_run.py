@@ -149,6 +149,9 @@ class CompareRun:
     def running(self) -> bool:
         return any(not task.done() for task in self._tasks)
 
+    def column_running(self, index: int) -> bool:
+        return 0 <= index < len(self._tasks) and not self._tasks[index].done()
+
     async def _column(self, column: Column, sink: ColumnSink) -> None:
         started = False
         try:

@@ -116,11 +116,15 @@ async def test_stop_one_column_then_the_rest_and_leave_keeping_all(fresh_llama_s
         assert app.focused is compare.views[0].body
         await pilot.press("x")  # the focused (first) column stops; the other goes on
         await wait_for(pilot, lambda: app.store.get_message(compare.run.columns[0].answer.id).state == "interrupted")
-        assert compare.running
-        await pilot.press("escape")  # stops the rest
+        # The other one was not stopped: it still streams (Esc stops it), or it ended on its own
+        # (a loaded machine can leave the screen this far behind the tiny model).
+        second = {"complete"}
+        if compare.run.column_running(1):
+            await pilot.press("escape")  # stops the rest (unless it ends on its own first)
+            second = {"interrupted", "complete"}
         await wait_for(pilot, lambda: compare.ended, 30)
         stored = assert_columns_show_the_stored_answers(app, compare)
-        assert [m.state for m in stored] == ["interrupted", "interrupted"]
+        assert stored[0].state == "interrupted" and stored[1].state in second
         assert all(m.content for m in stored)
         await pilot.press("escape")  # leave without picking: every answer is kept, the first shown
         await wait_for(pilot, lambda: app.screen is screen)
