@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -37,6 +38,27 @@ def _number(timings: dict[str, Any], key: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return 0.0
     return float(value)
+
+
+def format_reasoning(meta: Mapping[str, Any] | None) -> str:
+    """An answer's reasoning counted apart from its answer (the generation's tally, in the message's
+    meta), e.g. "reasoning 412 tok in 5.2 s · answer 88 tok in 1.1 s"; "" when it did not reason.
+    Values that are not finite non-negative numbers (an imported file) count as 0."""
+    if not meta:
+        return ""
+    meta = dict(meta)
+    parts: list[str] = []
+    reasoning_tokens = int(_number(meta, "reasoning_tokens"))
+    if reasoning_tokens > 0:
+        parts.append(f"reasoning {reasoning_tokens:,} tok in {_seconds(meta, 'reasoning_s')}")
+        parts.append(f"answer {int(_number(meta, 'answer_tokens')):,} tok in {_seconds(meta, 'answer_s')}")
+    if meta.get("reasoning_stopped") is True:
+        parts.append("reasoning ended early (ctrl+g)")
+    return " · ".join(parts)
+
+
+def _seconds(meta: dict[str, Any], key: str) -> str:
+    return f"{max(0.0, _number(meta, key)):,.1f} s"
 
 
 STOP_LABELS = {"eos": "eos", "limit": "n_predict limit", "word": "stop word", "none": "none"}

@@ -32,6 +32,7 @@ from ..reasoning import (
     start_for,
 )
 from ..templates import SERVER_TEMPLATE, TemplateError, UnknownTemplate, canonical_name, get_template
+from ..templates.model import SERVER_OPTION_NAMES
 from .connection import ServerConnection
 
 # Always on: the prompt-progress bar needs return_progress; cache_prompt keeps the KV cache warm.
@@ -168,7 +169,9 @@ async def render_prompt(
     the template's own (e.g. enable_thinking), as Jinja templates take them."""
     if template == SERVER_TEMPLATE:
         turns = [_turn(m) for m in messages]
-        kwargs = dict(options or {})
+        # Only what the settings pane offers for the model's own template (options a session kept from
+        # a built-in template, such as its date, are not the model's template's kwargs).
+        kwargs = {name: value for name, value in (options or {}).items() if name in SERVER_OPTION_NAMES}
         if continue_final and turns and turns[-1]["role"] == "assistant":
             # The server's template cannot leave a turn open: render the history, then append
             # the partial answer after the generation prompt.

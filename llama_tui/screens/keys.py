@@ -26,5 +26,6 @@ MAIN_KEYS: list[BindingType] = [
     Binding("ctrl+f", "search", "Search", priority=True),
     Binding("f9", "server_monitor", "Monitor", priority=True),
     Binding("f7", "pick_model", "Model", show=False, priority=True),
+    Binding("alt+t", "use_suggested_template", "Use suggested template", show=False, priority=True),
     *(Binding(f"alt+{n}", f"nth_session({n - 1})", f"Session {n}", show=False, priority=True) for n in range(1, 10)),
 ]

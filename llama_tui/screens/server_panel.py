@@ -42,6 +42,7 @@ class ServerPanel:
         self._status.set_server(self.screen.services.connection.url, state, detail)
 
     def _props_changed(self, props: Props | None) -> None:
+        self.screen.detect_template(props)
         if props is None:
             self._status.set_model("", 0)
             return

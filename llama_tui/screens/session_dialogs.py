@@ -15,6 +15,7 @@ from ..chat.writes import FAILED
 from ..domain import ChatMessage
 from ..sanitize import one_line
 from ..store import StoreError
+from ..templates.model import describe_options, template_options
 from .confirm import ConfirmScreen
 from .host import ScreenHost
 from .prompt_preview import PromptPreviewScreen
@@ -214,4 +215,7 @@ class SessionDialogs:
         async def request() -> CompletionRequest:
             return await screen.builder.build(session, path, params)
 
-        screen.app.push_screen(PromptPreviewScreen(screen.services.connection.client, session.template, request))
+        options = template_options(session.template, screen.model_template, screen.services.custom_templates)
+        described = describe_options(options, session.template_options)
+        title = f"{session.template} · {described}" if described else session.template
+        screen.app.push_screen(PromptPreviewScreen(screen.services.connection.client, title, request))

@@ -1,4 +1,5 @@
-"""One line above the Footer: server, state, model, context meter, slots, live generation speed.
+"""One line above the Footer: server, state, model, what the model's template is, context meter,
+slots, live generation speed.
 
 Everything shown here that comes from the server (URL, model name, error detail) is plain text:
 the segments are Statics with markup off, and control characters are neutralised.
@@ -42,6 +43,8 @@ class StatusBar(Horizontal):
     StatusBar > #status-dot.-unknown { color: $text-disabled; }
     StatusBar > #status-server { max-width: 50%; }
     StatusBar > #status-model { width: 1fr; color: $text; }
+    StatusBar > #status-template { max-width: 45; }
+    StatusBar > #status-template.-warn { color: $warning; }
     StatusBar > #status-context.-warn { color: $warning; }
     StatusBar > #status-context.-full { color: $error; text-style: bold; }
     StatusBar > #status-unsaved { display: none; color: $error; text-style: bold; }
@@ -58,6 +61,7 @@ class StatusBar(Horizontal):
         yield Static("●", id="status-dot", classes=ServerState.UNKNOWN.css_class, markup=False)
         yield Static("", id="status-server", markup=False)
         yield Static("", id="status-model", markup=False)
+        yield Static("", id="status-template", markup=False)
         yield Static(context_meter(None, 0), id="status-context", markup=False)
         yield Static("", id="status-slots", markup=False)
         yield Static("", id="status-generation", markup=False)
@@ -85,6 +89,13 @@ class StatusBar(Horizontal):
         self.n_ctx = n_ctx
         self._segment("model").update(one_line(name, 48) if name else "no model")
         self.set_context(self.context_used, n_ctx)
+
+    def set_template_note(self, text: str, detail: str, *, warn: bool = False) -> None:
+        """What the model's own template is ("renders like qwen3.5"); `detail` is the tooltip."""
+        segment = self._segment("template")
+        segment.update(one_line(text, 45))
+        segment.tooltip = Content(detail) if detail else None
+        segment.set_class(warn, "-warn")
 
     def set_context(self, used: int | None, n_ctx: int) -> None:
         """Tokens in the context now; `-warn` over 80 %, `-full` at 100 % or more."""
