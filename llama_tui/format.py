@@ -61,6 +61,26 @@ def _seconds(meta: dict[str, Any], key: str) -> str:
     return f"{max(0.0, _number(meta, key)):,.1f} s"
 
 
+def readable_bytes(raw: bytes) -> str:
+    """A token's bytes as text. A token may hold part of a character (byte-level tokenizers split a rare
+    one across several tokens): those bytes are shown as llama.cpp names byte tokens, ``<0xF0>``, where
+    decoding with replacement would show a row of indistinguishable "�"."""
+    out: list[str] = []
+    i = 0
+    while i < len(raw):
+        for size in (1, 2, 3, 4):
+            try:
+                out.append(raw[i : i + size].decode("utf-8"))
+            except UnicodeDecodeError:
+                continue
+            i += size
+            break
+        else:
+            out.append(f"<0x{raw[i]:02X}>")
+            i += 1
+    return "".join(out)
+
+
 STOP_LABELS = {"eos": "eos", "limit": "n_predict limit", "word": "stop word", "none": "none"}
 
 

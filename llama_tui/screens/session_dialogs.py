@@ -211,9 +211,13 @@ class SessionDialogs:
             path = [*path, ChatMessage(role="user", content=pending)]
         session = conversation.session
         params = screen.request_params()
+        # The next answer starts with the prefill (F5), continued by the model: shown as it will be sent.
+        prefill = screen.prefill if path and path[-1].role == "user" else ""
+        if prefill:
+            path = [*path, ChatMessage(role="assistant", content=prefill)]
 
         async def request() -> CompletionRequest:
-            return await screen.builder.build(session, path, params)
+            return await screen.builder.build(session, path, params, continue_final=bool(prefill))
 
         options = template_options(session.template, screen.model_template, screen.services.custom_templates)
         described = describe_options(options, session.template_options)

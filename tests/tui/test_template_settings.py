@@ -128,3 +128,63 @@ async def test_choice_and_date_options_apply_only_valid_values(
         assert preview.prompt is not None
         assert "Current date: 2025-01-31\n" in preview.prompt and "Reasoning: high\n" in preview.prompt
         assert "gpt-oss · reasoning_effort high, today 2025-01-31" in _text(preview.query(".heading").first(Static))
+
+
+def _status_template(app: Any) -> Static:
+    return app.main.query_one("#status-template", Static)
+
+
+async def test_the_model_template_renders_like_a_family_and_takes_thinking_on_off(
+    official_server: Callable[..., LlamaServer], make_app: Callable[..., Any]
+) -> None:
+    server = official_server("Qwen3.5-4B.jinja")
+    app = make_app(server.url, default_template="server")
+    async with app.run_test(size=(140, 45)) as pilot:
+        await _open_settings(pilot)
+        await wait_for(pilot, lambda: _text(_status_template(app)) == "renders like qwen3.5")
+        assert "renders like the built-in qwen3.5" in _text(app.main.query_one("#template-info", Static))
+        await wait_for(pilot, lambda: _option_names(app) == ["enable_thinking"])
+        thinking = _field(app, "enable_thinking")
+        assert thinking.value == "" and str(thinking._options[0][0]) == "default (the template's)"
+        preview = await _preview(pilot)  # rendered by llama-server: nothing sent, its default (on)
+        assert preview.prompt is not None and preview.prompt.endswith("<|im_start|>assistant\n<think>\n")
+        await pilot.press("escape")
+
+        thinking.value = "off"  # sent as chat_template_kwargs
+        await wait_for(pilot, lambda: app.main.session.template_options == {"enable_thinking": False})
+        preview = await _preview(pilot)
+        assert preview.prompt is not None and preview.prompt.endswith("<|im_start|>assistant\n<think>\n\n</think>\n\n")
+        assert "server · enable_thinking off" in _text(preview.query(".heading").first(Static))
+
+
+async def test_a_model_without_template_gets_the_family_its_name_suggests(
+    gemma_server: LlamaServer, make_app: Callable[..., Any]
+) -> None:
+    """The real Gemma 3 270M has no chat template: the server would use ChatML. The new session made at
+    start-up (before the model was known) moves to gemma3; alt+t does the same for another session."""
+    app = make_app(gemma_server.url)  # default_template "server"
+    async with app.run_test(size=(160, 45)) as pilot:
+        screen = app.main
+        await wait_for(pilot, lambda: screen.session is not None and screen.model_template is not None)
+        assert screen.model_template.kind == "fallback" and screen.model_template.suggested == "gemma3"
+        status = _status_template(app)
+        assert _text(status) == "⚠ no chat template: looks like gemma3 (alt+t)" and status.has_class("-warn")
+        await wait_for(pilot, lambda: screen.session.template == "gemma3")
+        assert app.store.get_session(screen.session.id).template == "gemma3"
+        first = screen.session.id
+
+        # A session that chose the server's template keeps it until the user asks.
+        await _open_settings(pilot)
+        await _pick_template(pilot, "server")
+        info = screen.query_one("#template-info", Static)
+        assert "No chat template in the model" in _text(info) and "looks like gemma3" in _text(info)
+        button = screen.query_one("#use-suggested")
+        assert button.has_class("-shown") and "Use gemma3" in str(button.label)
+        await pilot.press("alt+t")
+        await wait_for(pilot, lambda: screen.session.template == "gemma3")
+        assert screen.query_one("#template", Select).value == "gemma3"
+        assert not button.has_class("-shown")  # nothing left to suggest
+
+        await pilot.press("ctrl+n")  # the model is known now: a new session starts with the family
+        await wait_for(pilot, lambda: screen.session.id != first)
+        assert screen.session.template == "gemma3"
