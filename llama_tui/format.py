@@ -48,13 +48,17 @@ def format_reasoning(meta: Mapping[str, Any] | None) -> str:
         return ""
     meta = dict(meta)
     parts: list[str] = []
-    reasoning_tokens = int(_number(meta, "reasoning_tokens"))
+    reasoning_tokens = _count(meta, "reasoning_tokens")
     if reasoning_tokens > 0:
         parts.append(f"reasoning {reasoning_tokens:,} tok in {_seconds(meta, 'reasoning_s')}")
-        parts.append(f"answer {int(_number(meta, 'answer_tokens')):,} tok in {_seconds(meta, 'answer_s')}")
+        parts.append(f"answer {_count(meta, 'answer_tokens'):,} tok in {_seconds(meta, 'answer_s')}")
     if meta.get("reasoning_stopped") is True:
         parts.append("reasoning ended early (ctrl+g)")
     return " · ".join(parts)
+
+
+def _count(meta: dict[str, Any], key: str) -> int:
+    return max(0, int(_number(meta, key)))
 
 
 def _seconds(meta: dict[str, Any], key: str) -> str:

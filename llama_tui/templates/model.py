@@ -132,7 +132,7 @@ def template_options(
 
 
 def describe_options(options: tuple[TemplateOption, ...], values: Mapping[str, object]) -> str:
-    """The options in effect, e.g. "enable_thinking off, today 2026-01-31 (default)"; "" if none."""
+    """The options in effect, e.g. "enable_thinking: off, today: current date (default)"; "" if none."""
     parts: list[str] = []
     for option in options:
         value = values.get(option.name)
@@ -142,12 +142,12 @@ def describe_options(options: tuple[TemplateOption, ...], values: Mapping[str, o
             value = None
         if value is None:
             if option.default is None:
-                shown = "today" if option.kind == "date" else "the template's"
+                shown = "current date" if option.kind == "date" else "the template's"
             else:
                 shown = _word(option.default)
-            parts.append(f"{option.name} {shown} (default)")
+            parts.append(f"{option.name}: {shown} (default)")
         else:
-            parts.append(f"{option.name} {_word(value)}")
+            parts.append(f"{option.name}: {_word(value)}")
     return ", ".join(parts)
 
 

@@ -7,9 +7,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from textual import on
+from textual.app import App, ComposeResult
 from textual.widgets import Input, Select, Static
 
+from llama_tui.app import LlamaTui
 from llama_tui.screens.prompt_preview import PromptPreviewScreen
+from llama_tui.templates import get_template
 from llama_tui.widgets.composer import Composer
 from llama_tui.widgets.settings_pane import SettingsPane
 from llama_tui.widgets.template_options import TemplateOptionsBox
@@ -18,7 +22,7 @@ from tests.harness.server import LlamaServer
 
 
 def _box(app: Any) -> TemplateOptionsBox:
-    return app.main.query_one(SettingsPane).template_box
+    return (app.main if isinstance(app, LlamaTui) else app).query_one(TemplateOptionsBox)
 
 
 def _field(app: Any, name: str) -> Any:
@@ -63,6 +67,46 @@ async def _preview(pilot: Any) -> PromptPreviewScreen:
     return preview
 
 
+class BoxApp(App[None]):
+    def __init__(self) -> None:
+        super().__init__()
+        self.posted: list[Any] = []
+
+    def compose(self) -> ComposeResult:
+        yield TemplateOptionsBox()
+
+    @on(TemplateOptionsBox.OptionChanged)
+    @on(TemplateOptionsBox.UseSuggested)
+    def collect(self, message: Any) -> None:
+        self.posted.append(message)
+
+
+async def test_the_box_shows_values_without_posting_and_posts_only_the_users_changes() -> None:
+    app = BoxApp()
+    async with app.run_test(size=(80, 20)) as pilot:
+        box = app.query_one(TemplateOptionsBox)
+        box.set_options(get_template("qwen3").options, {"enable_thinking": False})
+        await pilot.pause()
+        assert _field(app, "enable_thinking").value == "off"
+        box.set_options(get_template("qwen3").options, {})  # another session, same template
+        await pilot.pause()
+        assert _field(app, "enable_thinking").value == ""
+        box.set_options(get_template("gpt-oss").options, {"today": "2025-01-31", "reasoning_effort": "nonsense"})
+        await pilot.pause()
+        assert _option_names(app) == ["reasoning_effort", "today"]
+        assert _field(app, "reasoning_effort").value == "" and _field(app, "today").value == "2025-01-31"
+        box.set_info("⚠ no chat template", warn=True, suggestion="gemma3")
+        await pilot.pause()
+        assert app.posted == []
+        _field(app, "reasoning_effort").value = "low"
+        await pilot.click("#use-suggested")
+        await pilot.pause()
+        assert [(type(m).__name__, getattr(m, "value", None), getattr(m, "name", None)) for m in app.posted] == [
+            ("OptionChanged", "low", "reasoning_effort"),
+            ("UseSuggested", None, "gemma3"),
+        ]
+
+
 async def test_thinking_option_is_saved_with_the_session_and_changes_the_prompt(
     llama_server: LlamaServer, make_app: Callable[..., Any]
 ) -> None:
@@ -85,7 +129,7 @@ async def test_thinking_option_is_saved_with_the_session_and_changes_the_prompt(
         preview = await _preview(pilot)
         assert preview.prompt is not None and preview.prompt.endswith("<|im_start|>assistant\n<think>\n\n</think>\n\n")
         heading = _text(preview.query(".heading").first(Static))
-        assert "qwen3.5 · enable_thinking off" in heading
+        assert "qwen3.5 · enable_thinking: off" in heading
         await pilot.press("escape")
 
         # The option stays with the session; a template without it ignores it, and back it applies again.
@@ -127,7 +171,7 @@ async def test_choice_and_date_options_apply_only_valid_values(
         preview = await _preview(pilot)
         assert preview.prompt is not None
         assert "Current date: 2025-01-31\n" in preview.prompt and "Reasoning: high\n" in preview.prompt
-        assert "gpt-oss · reasoning_effort high, today 2025-01-31" in _text(preview.query(".heading").first(Static))
+        assert "gpt-oss · reasoning_effort: high, today: 2025-01-31" in _text(preview.query(".heading").first(Static))
 
 
 def _status_template(app: Any) -> Static:
@@ -154,7 +198,7 @@ async def test_the_model_template_renders_like_a_family_and_takes_thinking_on_of
         await wait_for(pilot, lambda: app.main.session.template_options == {"enable_thinking": False})
         preview = await _preview(pilot)
         assert preview.prompt is not None and preview.prompt.endswith("<|im_start|>assistant\n<think>\n\n</think>\n\n")
-        assert "server · enable_thinking off" in _text(preview.query(".heading").first(Static))
+        assert "server · enable_thinking: off" in _text(preview.query(".heading").first(Static))
 
 
 async def test_a_model_without_template_gets_the_family_its_name_suggests(
