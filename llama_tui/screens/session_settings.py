@@ -47,10 +47,17 @@ class SessionSettings:
         suggestion = self.suggestion()
         if found is None:
             box.set_info("")
+        elif found.kind == "fallback" and found.suggested and session.template == found.suggested:
+            box.set_info(
+                f"No chat template in the model (with `server`, llama-server would fall back to ChatML): "
+                f"{found.suggested}, which this session uses, is the family it looks like."
+            )
         elif session.template == SERVER_TEMPLATE or found.kind == "fallback":
             box.set_info(found.detail, warn=found.kind in ("fallback", "broken"), suggestion=suggestion)
-        else:  # the session has a template of its own: say briefly what the model's is
+        elif found.short:  # the session has a template of its own: say briefly what the model's is
             box.set_info(f"The model's own template: {found.short}.", suggestion=suggestion)
+        else:
+            box.set_info("")
         box.set_options(self.options(), session.template_options)
 
     def options(self) -> tuple[TemplateOption, ...]:

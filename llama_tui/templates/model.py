@@ -60,7 +60,7 @@ class ModelTemplate:
         if self.kind == "own":
             return "own template (no built-in match)"
         if self.kind == "fallback":
-            looks = f": looks like {self.suggested} (alt+t)" if self.suggested else ""
+            looks = f": looks like {self.suggested}" if self.suggested else ""
             return "⚠ no chat template" + looks
         if self.kind == "broken":
             return "⚠ template does not render"

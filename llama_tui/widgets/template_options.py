@@ -71,6 +71,7 @@ class TemplateOptionsBox(Vertical):
     TemplateOptionsBox #use-suggested.-shown { display: block; }
     TemplateOptionsBox #options-heading { color: $text-muted; margin-top: 1; display: none; }
     TemplateOptionsBox #options-heading.-shown { display: block; }
+    TemplateOptionsBox #option-rows { height: auto; }
     TemplateOptionsBox .option-row { height: auto; }
     TemplateOptionsBox .option-line { height: 1; }
     TemplateOptionsBox .option-name { width: 19; }

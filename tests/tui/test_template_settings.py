@@ -118,6 +118,9 @@ async def test_thinking_option_is_saved_with_the_session_and_changes_the_prompt(
         await wait_for(pilot, lambda: _option_names(app) == ["enable_thinking"])
         thinking = _field(app, "enable_thinking")
         assert isinstance(thinking, Select) and thinking.value == ""  # the template's default: on
+        # The section takes the room it needs: the rest of the pane follows right below it.
+        area = app.main.query_one("#system-prompt")
+        assert thinking.region.bottom < area.region.y < 20
         preview = await _preview(pilot)
         assert preview.prompt is not None and preview.prompt.endswith("<|im_start|>assistant\n<think>\n")
         await pilot.press("escape")
@@ -212,7 +215,7 @@ async def test_a_model_without_template_gets_the_family_its_name_suggests(
         await wait_for(pilot, lambda: screen.session is not None and screen.model_template is not None)
         assert screen.model_template.kind == "fallback" and screen.model_template.suggested == "gemma3"
         status = _status_template(app)
-        assert _text(status) == "⚠ no chat template: looks like gemma3 (alt+t)" and status.has_class("-warn")
+        assert _text(status) == "⚠ no chat template: looks like gemma3" and status.has_class("-warn")
         await wait_for(pilot, lambda: screen.session.template == "gemma3")
         assert app.store.get_session(screen.session.id).template == "gemma3"
         first = screen.session.id

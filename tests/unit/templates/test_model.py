@@ -47,7 +47,7 @@ def test_a_template_of_its_own_that_takes_thinking_and_effort() -> None:
 def test_no_template_in_the_gguf_suggests_a_family_by_name_or_tokens() -> None:
     found = identify(SERVER_FALLBACK_TEMPLATE, "/m/gemma-3-270m-q4_k_m.gguf", bos_token="<bos>", eos_token="<eos>")
     assert (found.kind, found.suggested) == ("fallback", "gemma3")
-    assert found.short == "⚠ no chat template: looks like gemma3 (alt+t)"
+    assert found.short == "⚠ no chat template: looks like gemma3"
     assert "falls back to ChatML" in found.detail and "looks like gemma3" in found.detail
     assert found.server_options() == ()
     by_token = identify(SERVER_FALLBACK_TEMPLATE, "model.gguf", bos_token="<|begin_of_text|>")
