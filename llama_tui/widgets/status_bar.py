@@ -43,7 +43,7 @@ class StatusBar(Horizontal):
     StatusBar > #status-dot.-unknown { color: $text-disabled; }
     StatusBar > #status-server { max-width: 50%; }
     StatusBar > #status-model { width: 1fr; color: $text; }
-    StatusBar > #status-template { max-width: 45; }
+    StatusBar > #status-template { max-width: 45; display: none; }
     StatusBar > #status-template.-warn { color: $warning; }
     StatusBar > #status-context.-warn { color: $warning; }
     StatusBar > #status-context.-full { color: $error; text-style: bold; }
@@ -61,7 +61,7 @@ class StatusBar(Horizontal):
         yield Static("●", id="status-dot", classes=ServerState.UNKNOWN.css_class, markup=False)
         yield Static("", id="status-server", markup=False)
         yield Static("", id="status-model", markup=False)
-        yield Static("", id="status-template", markup=False)
+        yield Static("", id="status-template", markup=False)  # hidden until set_template_note
         yield Static(context_meter(None, 0), id="status-context", markup=False)
         yield Static("", id="status-slots", markup=False)
         yield Static("", id="status-generation", markup=False)
@@ -93,6 +93,7 @@ class StatusBar(Horizontal):
     def set_template_note(self, text: str, detail: str, *, warn: bool = False) -> None:
         """What the model's own template is ("renders like qwen3.5"); `detail` is the tooltip."""
         segment = self._segment("template")
+        segment.display = bool(text)  # no empty cell when there is nothing to say
         segment.update(one_line(text, 45))
         segment.tooltip = Content(detail) if detail else None
         segment.set_class(warn, "-warn")
