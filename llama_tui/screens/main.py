@@ -38,6 +38,7 @@ from ..widgets.sidebar import Sidebar
 from ..widgets.status_bar import StatusBar
 from ..widgets.template_options import TemplateOptionsBox
 from .answering import Answering
+from .finder import ServerFinder
 from .help import HelpScreen
 from .keys import MAIN_KEYS
 from .model_template import TemplateDetection
@@ -62,6 +63,7 @@ class MainScreen(Screen[None]):
         self.answering = Answering(self)
         self.dialogs = SessionDialogs(self)
         self.server = ServerPanel(self)
+        self.finder = ServerFinder(self, self.server)
         self.settings = SessionSettings(self)
         self.detection = TemplateDetection(self, self.settings)
         self._filter = ""
@@ -149,6 +151,7 @@ class MainScreen(Screen[None]):
         self.call_after_refresh(self._open_initial)
         # After the first frame: the first request imports aiohttp (~0.1 s).
         self.call_after_refresh(self.server.start)
+        self.call_after_refresh(self.finder.start)  # no URL given: look for one, or offer the first run
 
     async def _open_initial(self) -> None:
         services = self.services
@@ -170,10 +173,7 @@ class MainScreen(Screen[None]):
         return sessions
 
     async def new_session(self) -> None:
-        template = self.settings.new_session_template()
-        session = self.sessions.create(template, self.services.config.default_settings, self.services.connection.name)
-        self.settings.created(session.id, template)
-        await self.show_session(session)
+        await self.show_session(self.settings.new_session())
         self.refresh_sessions()
 
     async def open_session(self, session_id: int) -> None:

@@ -77,6 +77,15 @@ class ServerPanel:
     async def use_server(self, name: str) -> None:
         """Switch to the [servers.NAME] profile: a new client, and the watch starts over."""
         await self.screen.services.connection.use(name, self.screen.services.config)
+        self._restart_watch()
+
+    async def use_url(self, url: str, api_key: str | None, name: str | None = None) -> None:
+        """Switch to the server at `url` (found, entered, or started by llama-tui)."""
+        services = self.screen.services
+        await services.connection.use_url(url, api_key, services.config, name=name)
+        self._restart_watch()
+
+    def _restart_watch(self) -> None:
         self.watch.reset()
         self._state_changed(ServerState.UNKNOWN, "")
         self.start()

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..config import ConfigError, save_preset
-from ..domain import SamplingSettings
+from ..domain import SamplingSettings, Session
 from ..templates import SERVER_TEMPLATE, TemplateOption, template_names
 from ..templates.base import OptionValue
 from ..templates.model import template_options
@@ -134,6 +134,15 @@ class SessionSettings:
 
     # -- the template a session starts with ----------------------------------------------------
 
+    def new_session(self) -> Session:
+        """A new session on the current server, with the default settings and `new_session_template`."""
+        services = self.screen.services
+        template = self.new_session_template()
+        session = self.screen.sessions.create(template, services.config.default_settings, services.connection.name)
+        if session.id is not None and template == SERVER_TEMPLATE and self.screen.model_template is None:
+            self._defaulted.add(session.id)  # the model may still turn out to have no template
+        return session
+
     def new_session_template(self) -> str:
         """The configured default (the server's profile, then the config); when that is the model's own
         template and the model has none, the family it looks like (the server's ChatML fallback is
@@ -146,11 +155,6 @@ class SessionSettings:
         if template == SERVER_TEMPLATE and found is not None and found.kind == "fallback" and found.suggested:
             return found.suggested
         return template
-
-    def created(self, session_id: int | None, template: str) -> None:
-        """A new session was made with `template`: remember it if the model may still change it."""
-        if session_id is not None and template == SERVER_TEMPLATE and self.screen.model_template is None:
-            self._defaulted.add(session_id)
 
     def model_template_found(self) -> None:
         """The model's template is known (or changed): a session that started on the server's template

@@ -31,6 +31,8 @@ class AppFactory:
         store: Store | None = None,
         clock: Callable[[], float] | None = None,
         custom_templates: dict[str, Any] | None = None,
+        discover: list[Any] | None = None,
+        demo: bool = False,
         **config: Any,
     ) -> LlamaTui:
         if store is None:
@@ -38,7 +40,7 @@ class AppFactory:
             self.stores.append(store)
         cfg = Config(server_url=server_url, api_key=api_key, **config)
         client = LlamaCppClient(server_url, api_key, read_timeout=cfg.read_timeout)
-        kwargs: dict[str, Any] = {"custom_templates": custom_templates}
+        kwargs: dict[str, Any] = {"custom_templates": custom_templates, "discover": discover, "demo": demo}
         if clock is not None:
             kwargs["clock"] = clock
         return LlamaTui(config=cfg, client=client, store=store, config_path=self.root / "config.toml", **kwargs)
