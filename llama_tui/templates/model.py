@@ -32,7 +32,7 @@ SERVER_EFFORT = TemplateOption(
     "How long the model reasons (sent as chat_template_kwargs; default: the template's own)",
     choices=("low", "medium", "high"),
 )
-SERVER_OPTION_NAMES = frozenset({SERVER_THINKING.name, SERVER_EFFORT.name})
+SERVER_OPTIONS = (SERVER_THINKING, SERVER_EFFORT)
 
 Kind = Literal["family", "own", "fallback", "none", "broken"]
 

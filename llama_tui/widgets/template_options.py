@@ -132,7 +132,7 @@ class TemplateOptionsBox(Vertical):
         try:
             return None if value is None else option.check(value)
         except TemplateError:
-            return None  # e.g. an imported session's bad value: the default applies (request.py agrees)
+            return None  # e.g. an imported session's bad value: the default applies (as in chat/request.py)
 
     def _show_info(self) -> None:
         text, warn = self._info

@@ -154,6 +154,22 @@ async def test_the_models_template_gets_only_the_options_offered_for_it() -> Non
     assert server.kwargs == [{"reasoning_effort": "low", "enable_thinking": False}]
 
 
+async def test_an_invalid_stored_option_leaves_the_default() -> None:
+    """A value that is not valid (e.g. from an imported file) is not sent and does not fail the prompt:
+    the default applies, as the settings pane shows."""
+    server = TemplateServer()
+    builder = RequestBuilder(StandInConnection(server))  # type: ignore[arg-type]
+    session = Session(id=1, template="server", template_options={"enable_thinking": "yes", "reasoning_effort": "low"})
+    await builder.build(session, [ChatMessage(role="user", content="q")], {})
+    assert server.kwargs == [{"reasoning_effort": "low"}]
+    session.template = "qwen3.5"
+    request = await builder.build(session, [ChatMessage(role="user", content="q")], {})
+    assert isinstance(request.prompt, str) and request.prompt.endswith("<|im_start|>assistant\n<think>\n")  # on
+    session.template_options["enable_thinking"] = False
+    request = await builder.build(session, [ChatMessage(role="user", content="q")], {})
+    assert isinstance(request.prompt, str) and request.prompt.endswith("<think>\n\n</think>\n\n")
+
+
 async def test_continuing_an_answer_puts_its_reasoning_back_before_it() -> None:
     server = TemplateServer(generation_prompt="[assistant]<think>\n")
     builder = RequestBuilder(StandInConnection(server))  # type: ignore[arg-type]
