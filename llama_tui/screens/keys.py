@@ -19,6 +19,7 @@ MAIN_KEYS: list[BindingType] = [
     Binding("f8", "delete_session", "Delete", show=False),
     # alt+letter arrives as ESC + letter, which the composer would type: these need priority.
     Binding("alt+u", "undo_delete", "Undo delete", show=False, priority=True),
+    Binding("alt+t", "trash", "Trash", show=False, priority=True),
     Binding("f4", "toggle_pin", "Pin", show=False, priority=True),
     Binding("f5", "prefill", "Prefill answer", show=False, priority=True),
     Binding("f6", "prompt_preview", "Prompt", priority=True),

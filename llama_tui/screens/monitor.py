@@ -180,7 +180,7 @@ class ServerMonitorScreen(Screen[None]):
         self._wake = asyncio.Event()
 
     def compose(self) -> ComposeResult:
-        title = f"Server monitor · {one_line(self.client.base_url)}"
+        title = f"Server monitor · {one_line(self.client.display_url)}"
         yield Static(Content(title), id="monitor-title", markup=False)
         status = Static("", id="monitor-status", markup=False)
         status.display = False

@@ -39,7 +39,7 @@ class ServerPanel:
         self._watcher = self.screen.start_worker(self.watch.run(), "server-watch", exit_on_error=False)
 
     def _state_changed(self, state: ServerState, detail: str) -> None:
-        self._status.set_server(self.screen.services.connection.url, state, detail)
+        self._status.set_server(self.screen.services.connection.display_url, state, detail)
 
     def _props_changed(self, props: Props | None) -> None:
         if props is None:
@@ -74,7 +74,13 @@ class ServerPanel:
             self.refresh_model()
 
     async def use_server(self, name: str) -> None:
-        """Switch to the [servers.NAME] profile: a new client, and the watch starts over."""
+        """Switch to the [servers.NAME] profile: a new client, and the watch starts over. Answers
+        being generated end first (on the old server; what arrived is kept)."""
+        if await self.screen.stop_all_answers():
+            self.screen.notify(
+                "The answers being generated were stopped to change servers; what arrived is kept (c continues them).",
+                severity="warning",
+            )
         await self.screen.services.connection.use(name, self.screen.services.config)
         self.watch.reset()
         self._state_changed(ServerState.UNKNOWN, "")
@@ -83,13 +89,12 @@ class ServerPanel:
     async def switch_server(self, name: str) -> None:
         """The user picked a server (palette): this session remembers it."""
         screen = self.screen
-        screen.stop_answer()
         await self.use_server(name)
         session = screen.session
         if session is not None and session.id is not None and session.server != name:
             session.server = name
             screen.sessions.save(session)
-        screen.notify(f"Using server “{name}” ({screen.services.connection.url}).", markup=False)
+        screen.notify(f"Using server “{name}” ({screen.services.connection.display_url}).", markup=False)
 
     def refresh_model(self) -> None:
         self.screen.start_worker(self._refresh_model(), "model", exclusive=True, exit_on_error=False)
