@@ -13,6 +13,7 @@ takes a session out of the trash (an answer still streaming into it) is said as 
 
 from __future__ import annotations
 
+import time
 from contextlib import suppress
 
 from textual.app import App
@@ -30,8 +31,11 @@ CHANGED = (
 STILL_WRITING = (
     "Another window is still writing the last answer of this session: send when it has finished "
     "(your message stays in the composer). If that window was closed or crashed, press Enter again "
-    "to send anyway: that answer then counts as interrupted."
+    "once nothing has come for a few seconds to send anyway: that answer then counts as interrupted."
 )
+# A window writing an answer saves it at least once a second while tokens come: an answer that
+# has not moved for this long is taken as left behind (the user is asked first, as above).
+QUIET_S = 5.0
 LEFT_UNFINISHED = "left unfinished by another window"
 PURGED = (
     "This session was deleted for good in another window (its trash was emptied). Your message is "
@@ -49,7 +53,8 @@ class StoreSync:
         self.screen = screen
         self._app: App[object] | None = None  # for callbacks from the writing thread
         self._told_deleted: int | None = None  # a session the user was told is in the trash
-        self._told_streaming: int | None = None  # an answer the user was told another window writes
+        # An answer the user was told another window writes, and since when it has not moved.
+        self._told_streaming: tuple[int | None, float] | None = None
 
     @property
     def store(self) -> Store:
@@ -146,12 +151,13 @@ class StoreSync:
             return False
         unfinished = self._written_elsewhere(session_id)
         if unfinished is not None:
-            if self._told_streaming != unfinished.id or stamp is not None:
-                # Still moving (or not said yet): wait for it.
-                self._told_streaming = unfinished.id
+            told, now = self._told_streaming, time.monotonic()
+            if told is None or told[0] != unfinished.id or stamp is not None:
+                self._told_streaming = (unfinished.id, now)  # (again) moving, or not said yet
+            if now - self._told_streaming[1] < QUIET_S:
                 screen.notify(STILL_WRITING, severity="warning", timeout=15)
                 return False
-            # Said, and nothing has moved since: that window is gone; send anyway.
+            # Said, and nothing has moved for QUIET_S: that window is gone; send anyway.
             self._told_streaming = None
             screen.writes.run(store.update_message, unfinished.replace(state="interrupted", error=LEFT_UNFINISHED))
             await screen.show_path()
