@@ -153,8 +153,8 @@ class StoreSync:
         if unfinished is not None:
             told, now = self._told_streaming, time.monotonic()
             if told is None or told[0] != unfinished.id or stamp is not None:
-                self._told_streaming = (unfinished.id, now)  # (again) moving, or not said yet
-            if now - self._told_streaming[1] < QUIET_S:
+                told = self._told_streaming = (unfinished.id, now)  # (again) moving, or not said yet
+            if now - told[1] < QUIET_S:
                 screen.notify(STILL_WRITING, severity="warning", timeout=15)
                 return False
             # Said, and nothing has moved for QUIET_S: that window is gone; send anyway.
