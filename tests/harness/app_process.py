@@ -206,10 +206,7 @@ class Driver:
         await self.until(lambda: self.screen.is_generating and len(views()[-1].text) >= cmd.get("chars", 1))
 
     async def wait_idle(self, cmd: dict[str, Any]) -> None:
-        answering = self.screen.answering
-        await self.until(
-            lambda: not answering.is_generating and answering.generating_elsewhere == 0, cmd.get("timeout", 120)
-        )
+        await self.until(lambda: not self.screen.is_generating, cmd.get("timeout", 120))
         await self.pilot.pause(0.3)
 
     async def search(self, cmd: dict[str, Any]) -> None:
