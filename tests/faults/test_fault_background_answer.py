@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from llama_tui.chat.request import BASE_PARAMS
+from llama_tui.config import ServerProfile
 from llama_tui.widgets.message_view import MessageView, shown_text
 from tests.harness.app import wait_for
 from tests.harness.faults import Notes, footer, ready, type_and_send, views
@@ -127,3 +128,27 @@ async def test_deleting_a_session_while_it_streams_leaves_it_in_the_trash(
         answer = app.store.active_path(doomed)[-1]
         assert answer.state == "interrupted" and len(answer.content) >= 200
         assert not any("deleted in another window" in message for _, _, message in notes.items)
+
+
+async def test_a_server_switch_stops_the_answers_off_screen_and_says_so(
+    fresh_llama_server, slow_model: Path, make_app, monkeypatch
+) -> None:
+    server = fresh_llama_server(slow_model, ctx_size=8192)
+    monkeypatch.setitem(BASE_PARAMS, "ignore_eos", True)
+    app = make_app(
+        server.url, default_settings={"n_predict": 6000}, servers={"again": ServerProfile(url=server.url)}, **FAST
+    )
+    notes = Notes(app)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot)
+        first = screen.session.id
+        await type_and_send(pilot, "a long one")
+        await wait_for(pilot, lambda: len(views(screen)) == 2 and len(views(screen)[-1].text) >= 100)
+        await pilot.press("ctrl+n")
+        await wait_for(pilot, lambda: screen.session.id != first and screen.answering.generating_elsewhere == 1)
+        # The client under it is replaced: the answer ends first, saved, and the user is told.
+        await screen.server.switch_server("again")
+        assert screen.answering.generating_elsewhere == 0
+        stopped = _stored(app, first)[-1]
+        assert stopped.state == "interrupted" and len(stopped.content) >= 100
+        assert any("stopped to change servers" in message for _, _, message in notes.items)

@@ -55,6 +55,11 @@ async def _first_exchange(pilot: Any) -> Any:
     return screen
 
 
+async def _said(pilot: Any, notes: Notes, text: str, times: int = 1) -> None:
+    """Until the app has said `text` (exactly) `times` times."""
+    await wait_for(pilot, lambda: _messages(notes).count(text) >= times)
+
+
 def _composer(screen: Any) -> str:
     return str(screen.query_one(Composer).text)
 
@@ -75,7 +80,7 @@ async def test_a_session_changed_elsewhere_is_shown_before_anything_is_sent(make
                 ChatMessage(role="assistant", content="their answer", session_id=sid, parent_id=theirs.id)
             )
             await type_and_send(pilot, "my question")
-            await pilot.pause(0.3)
+            await _said(pilot, notes, CHANGED)
             # Not sent: shown first, the text kept, and said.
             assert len(_prompts(fs)) == 1
             assert [v.message.content for v in views(screen)][-2:] == ["their question", "their answer"]
@@ -108,24 +113,21 @@ async def test_an_answer_another_window_still_writes_is_never_sent_as_a_finished
                 ChatMessage(role="assistant", content="half of", session_id=sid, parent_id=theirs.id, state="streaming")
             )
             await type_and_send(pilot, "my question")
-            await pilot.pause(0.2)
+            await _said(pilot, notes, STILL_WRITING)
             # Not sent: the answer so far is shown, and why the send waits.
             assert views(screen)[-1].message.content == "half of"
             assert _messages(notes).count(STILL_WRITING) == 1 and _composer(screen) == "my question"
             await pilot.press("enter")  # at once: still waits
-            await pilot.pause(0.2)
-            assert _messages(notes).count(STILL_WRITING) == 2
+            await _said(pilot, notes, STILL_WRITING, 2)
             # It goes on: Enter again still waits (it moved, so that window is alive).
             other.update_message(partial.replace(content="half of it"))
             await pilot.press("enter")
-            await pilot.pause(0.2)
-            assert _messages(notes).count(STILL_WRITING) == 3
+            await _said(pilot, notes, STILL_WRITING, 3)
             assert views(screen)[-1].message.content == "half of it"
             # It ends: shown, then sent on top of the finished answer.
             other.update_message(partial.replace(content="half of it, and done", state="complete"))
             await pilot.press("enter")
-            await pilot.pause(0.2)
-            assert CHANGED in _messages(notes)
+            await _said(pilot, notes, CHANGED)
             assert views(screen)[-1].message.content == "half of it, and done"
             assert len(_prompts(fs)) == 1 and _composer(screen) == "my question"
             await pilot.press("enter")
@@ -155,10 +157,10 @@ async def test_an_answer_left_streaming_by_a_dead_window_can_be_sent_over_when_i
                 ChatMessage(role="assistant", content="cut sho", session_id=sid, parent_id=theirs.id, state="streaming")
             )
             await type_and_send(pilot, "my question")  # shown, and told it is still being written
-            await pilot.pause(0.2)
+            await _said(pilot, notes, STILL_WRITING)
             await pilot.press("enter")  # at once: still waits
-            await pilot.pause(0.2)
-            assert _messages(notes).count(STILL_WRITING) == 2 and len(_prompts(fs)) == 1
+            await _said(pilot, notes, STILL_WRITING, 2)
+            assert len(_prompts(fs)) == 1
             await pilot.pause(store_sync.QUIET_S + 0.2)
             await pilot.press("enter")  # nothing moved for QUIET_S: sent; that answer counts as interrupted
             await wait_for(pilot, settled(screen, 6))
@@ -177,7 +179,7 @@ async def test_a_session_deleted_elsewhere_is_said_and_sending_brings_it_back(ma
             sid = screen.session.id
             other.delete_session(sid)
             await type_and_send(pilot, "still here?")
-            await pilot.pause(0.3)
+            await wait_for(pilot, lambda: any("deleted in another window" in m for m in _messages(notes)))
             assert len(_prompts(fs)) == 1 and _composer(screen) == "still here?"
             told = [m for m in _messages(notes) if "deleted in another window" in m]
             assert told and "press Enter to bring the session back" in told[0]

@@ -186,8 +186,11 @@ class Driver:
         composer.focus()
         if cmd.get("text"):
             composer.insert(cmd["text"])
+        said = len(self.notes)
         await self.pilot.press("enter")
-        await self.pilot.pause(0.3)
+        # Until it is sent (the composer empties) or the app says why not.
+        await self.until(lambda: not composer.text or len(self.notes) > said, 20)
+        await self.pilot.pause(0.1)
 
     async def press(self, cmd: dict[str, Any]) -> None:
         await self.pilot.press(*cmd["keys"])
