@@ -13,10 +13,12 @@ from textual.app import App, SystemCommand
 from textual.screen import Screen
 
 from .chat.connection import ServerConnection
+from .chat.discovery import Candidate
 from .client import LlamaCppClient
 from .commands import palette_commands
 from .config import Config
 from .domain import SessionSummary
+from .screens.finder import ManagedServerStarted
 from .screens.main import MainScreen
 from .screens.monitor import ServerMonitorScreen
 from .screens.session_switcher import SessionCommands
@@ -59,6 +61,8 @@ class LlamaTui(App[None]):
         new_session: bool = False,
         clock: Callable[[], float] = time.time,
         managed_server: ManagedServer | None = None,
+        discover: list[Candidate] | None = None,
+        demo: bool = False,
     ) -> None:
         super().__init__()
         # The last line of defence: no control character in any text ever reaches the terminal.
@@ -73,6 +77,8 @@ class LlamaTui(App[None]):
             managed_server=managed_server,
             initial_session=initial_session,
             new_session=new_session,
+            discover=discover,
+            demo=demo,
         )
         if config.theme in self.available_themes:
             self.theme = config.theme
@@ -111,6 +117,11 @@ class LlamaTui(App[None]):
             )
         if self.managed_server is not None:
             self._watch_server()
+
+    def on_managed_server_started(self, message: ManagedServerStarted) -> None:
+        """The first-run screen started a llama-server: follow it, and stop it at exit."""
+        self.managed_server = message.server
+        self._watch_server()
 
     @work(exclusive=True, group="managed-server", exit_on_error=False)
     async def _watch_server(self) -> None:

@@ -126,12 +126,17 @@ class Config:
     server_launch: LaunchConfig = field(default_factory=LaunchConfig)
     """The [server.launch] table (see LaunchConfig): a llama-server llama-tui runs itself."""
 
+    server_url_set: bool = field(default=False, repr=False, compare=False)
+    """True when the file sets server_url; otherwise llama-tui looks for a server (chat/discovery.py)."""
+
     api_key_from_env: bool = field(default=False, repr=False, compare=False)
     """True when api_key came from $LLAMA_API_KEY; saving then keeps the file's own key and never
     writes the environment's one into the file."""
 
 
-_SAVED_FIELDS = tuple(f.name for f in fields(Config) if f.name not in ("api_key_from_env", "server_launch"))
+_SAVED_FIELDS = tuple(
+    f.name for f in fields(Config) if f.name not in ("api_key_from_env", "server_url_set", "server_launch")
+)
 _TOML_KEYS = (*_SAVED_FIELDS, "server")  # [server.launch] is stored as server_launch
 _STRINGS = ("server_url", "api_key", "theme", "default_template")
 # Every number of the file has a range: too small a health_interval floods the server (1e-6 s
@@ -215,6 +220,8 @@ def _from_dict(raw: dict[str, Any]) -> Config:
                 raise ConfigError(f"server_url must start with http:// or https://, not {value!r}")
             if key == "api_key" and not value:
                 value = None  # api_key = "" means no key
+            if key == "server_url":
+                config.server_url_set = True
             setattr(config, key, value)
         elif key in _NUMBERS:
             setattr(config, key, _number(key, value, _NUMBERS[key], key))

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .chat.connection import ServerConnection
+from .chat.discovery import Candidate
 from .config import Config
 from .server import ManagedServer
 from .store import Store
@@ -26,3 +27,5 @@ class AppServices:
     managed_server: ManagedServer | None = None
     initial_session: int | None = None  # --session
     new_session: bool = False  # --new
+    discover: list[Candidate] | None = None  # no URL given: look for a server here after the first frame
+    demo: bool = False  # --demo: open "try it now" at start

@@ -21,6 +21,10 @@ def _isolated_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
     monkeypatch.delenv("LLAMA_API_KEY", raising=False)
+    # No test looks for llama-server on this machine's real ports 8080/9931 (chat/discovery.py),
+    # nor uses a demo cache it did not make.
+    monkeypatch.setenv("LLAMA_TUI_PROBE", "http://127.0.0.1:1")
+    monkeypatch.setenv("LLAMA_TUI_DEMO_CACHE", str(home / "cache" / "demo"))
 
 
 @pytest.fixture

@@ -28,12 +28,14 @@ class ServerConnection:
     async def use(self, name: str, config: Config) -> None:
         """Switch to the [servers.NAME] profile (a new client; the old one is closed)."""
         profile = config.servers[name]
+        await self.use_url(profile.url, profile.resolved_key(), config, name=name)
+
+    async def use_url(self, url: str, api_key: str | None, config: Config, *, name: str | None = None) -> None:
+        """Switch to the server at `url` (found by discovery, entered by the user, or started by
+        llama-tui): a new client; the old one is closed."""
         old = self.client
         self.client = LlamaCppClient(
-            profile.url,
-            profile.resolved_key(),
-            connect_timeout=config.connect_timeout,
-            read_timeout=config.read_timeout,
+            url, api_key, connect_timeout=config.connect_timeout, read_timeout=config.read_timeout
         )
         self.name = name
         await old.close()

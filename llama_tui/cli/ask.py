@@ -14,6 +14,7 @@ import json
 import sys
 from typing import Any, TextIO
 
+from ..chat.discovery import Found, candidates, find_server, nothing_found_message, should_discover
 from ..client import (
     FinalEvent,
     LlamaCppClient,
@@ -72,22 +73,98 @@ def run_ask(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return EXIT_USAGE
-    client = LlamaCppClient(
-        url,
-        key,
-        connect_timeout=getattr(config, "connect_timeout", 10.0),
-        read_timeout=getattr(config, "read_timeout", 300.0),
-    )
-    try:
+    if getattr(args, "demo", False):
+        return _ask_demo(args, prompt, config, key, custom)
+
+    async def main(url: str, key: str | None) -> int:
+        if should_discover(config, args.server):  # in the same event loop as the request
+            found = await _discover(config, key)
+            if found is None:
+                return EXIT_UNREACHABLE
+            url, key = found.url, found.candidate.api_key
+        client = LlamaCppClient(
+            url,
+            key,
+            connect_timeout=getattr(config, "connect_timeout", 10.0),
+            read_timeout=getattr(config, "read_timeout", 300.0),
+        )
         if args.health:
-            return asyncio.run(_health(client))
-        return asyncio.run(_ask(client, prompt, template, args, custom))
+            return await _health(client)
+        return await _ask(client, prompt, template, args, custom)
+
+    try:
+        return asyncio.run(main(url, key))
     except KeyboardInterrupt:
         print("\nllama-tui ask: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as e:  # a reply nothing expected: one line and exit 4, never a traceback
         _say(f"unexpected reply from the server; gave up ({type(e).__name__})")
         return EXIT_API
+
+
+async def _discover(config: Any, key: str | None) -> Found | None:
+    """No --server and no server_url: the first llama-server that answers (said on stderr)."""
+    looked_at = candidates(config, key)
+    found = await find_server(looked_at)
+    if found is None:
+        print(
+            f"llama-tui ask: {nothing_found_message(looked_at)}.\n"
+            "Start llama-server, give --server URL, or try --demo (downloads a small model).",
+            file=sys.stderr,
+        )
+        return None
+    state = " (loading its model)" if found.loading else ""
+    print(f"llama-tui ask: using llama-server at {found.candidate.label}{state}", file=sys.stderr)
+    return found
+
+
+def _ask_demo(args: argparse.Namespace, prompt: str, config: Any, key: str | None, custom: dict[str, Any]) -> int:
+    """--demo: the demo model on its own llama-server (set up first if needed, with a yes), then
+    the answer; the server is stopped afterwards."""
+    from ..demo import SETTINGS, SYSTEM_PROMPT, TEMPLATE, SetupError
+    from ..server import ManagedServerError
+    from .demo import EXIT_SETUP, DemoRefused, demo_ready, start_demo_server, wait_ready
+
+    if args.server:
+        print("llama-tui ask: use --server or --demo, not both", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        ready = demo_ready(config, yes=args.yes)
+    except DemoRefused as e:
+        print(f"llama-tui ask --demo: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except SetupError as e:
+        print(f"llama-tui ask --demo: {e.message}", file=sys.stderr)
+        return EXIT_SETUP
+    except KeyboardInterrupt:
+        print("\nllama-tui ask --demo: interrupted (nothing half-done is kept)", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if args.template is None:
+        args.template = TEMPLATE
+    if args.system is None:
+        args.system = SYSTEM_PROMPT
+    try:
+        server = start_demo_server(ready, config, key)
+    except ManagedServerError as e:
+        print(f"llama-tui ask --demo: {e.message}", file=sys.stderr)
+        return EXIT_SETUP
+
+    async def run() -> int:
+        try:
+            await wait_ready(server, config.server_launch.startup_timeout)
+        except ManagedServerError as e:
+            print(f"llama-tui ask --demo: {e.message}", file=sys.stderr)
+            return EXIT_SETUP
+        client = LlamaCppClient(server.url, key, read_timeout=config.read_timeout)
+        return await _ask(client, prompt, args.template, args, custom, dict(SETTINGS))
+
+    try:
+        return asyncio.run(run())
+    except KeyboardInterrupt:
+        print("\nllama-tui ask: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        server.terminate(config.server_launch.stop_grace)
 
 
 def _fail(error: LlamaError) -> int:
@@ -117,7 +194,12 @@ async def _health(client: LlamaCppClient) -> int:
 
 
 async def _ask(
-    client: LlamaCppClient, prompt: str, template: str, args: argparse.Namespace, custom: dict[str, Any]
+    client: LlamaCppClient,
+    prompt: str,
+    template: str,
+    args: argparse.Namespace,
+    custom: dict[str, Any],
+    defaults: dict[str, Any] | None = None,
 ) -> int:
     from ..chat.request import CompletionRequest, completion_params, render_prompt
 
@@ -125,9 +207,8 @@ async def _ask(
     if args.system:
         messages.append(ChatMessage(role="system", content=args.system))
     messages.append(ChatMessage(role="user", content=prompt))
-    settings = SamplingSettings.from_dict(
-        {"n_predict": args.n_predict, "temperature": args.temperature, "seed": args.seed}
-    )
+    given = {"n_predict": args.n_predict, "temperature": args.temperature, "seed": args.seed}
+    settings = SamplingSettings.from_dict({**(defaults or {}), **{k: v for k, v in given.items() if v is not None}})
     out: TextIO = sys.stdout
     raw = getattr(args, "raw", False)
     safe = StreamNeutralizer()

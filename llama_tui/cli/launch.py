@@ -58,6 +58,12 @@ def run_tui(args: argparse.Namespace) -> int:
     server = None
     launch = config.server_launch
     model = args.model or launch.model
+    if args.demo and (args.model or args.server):
+        print("llama-tui: --demo starts its own server; leave out --model and --server", file=sys.stderr)
+        store.close()
+        return 2
+    if args.demo:
+        model = None
     if model:
         try:
             server = _start_managed_server(args, launch, str(model), key)
@@ -68,6 +74,7 @@ def run_tui(args: argparse.Namespace) -> int:
         url = server.url
 
     from ..app import LlamaTui
+    from ..chat.discovery import candidates, should_discover
 
     client = LlamaCppClient(url, key, connect_timeout=config.connect_timeout, read_timeout=config.read_timeout)
     app = LlamaTui(
@@ -79,6 +86,8 @@ def run_tui(args: argparse.Namespace) -> int:
         initial_session=initial,
         new_session=args.new,
         managed_server=server,
+        discover=candidates(config, key) if should_discover(config, args.server) and server is None else None,
+        demo=args.demo,
     )
     try:
         app.run()
@@ -86,7 +95,11 @@ def run_tui(args: argparse.Namespace) -> int:
         store.close()
         if app.client._session is not None and not app.client._session.closed:
             asyncio.run(app.client.close())
-        if server is not None:  # after the app's pollers are gone: none can hold up the shutdown
+        # After the app's pollers are gone: none can hold up the shutdown. The app may have
+        # started one itself (first run, --demo).
+        if app.managed_server is not None:
+            app.managed_server.terminate(launch.stop_grace)
+        if server is not None and server is not app.managed_server:
             server.terminate(launch.stop_grace)
     # Textual sets 1 when the app died of an unhandled error: a crash must never exit 0.
     return app.return_code or 0

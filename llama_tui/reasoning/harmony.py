@@ -15,7 +15,7 @@ import enum
 import re
 
 from .formats import Start
-from .scan import Phase, Piece, find_first, held_back
+from .scan import MarkerParser, Phase, Piece, find_first, held_back
 
 START, CHANNEL, MESSAGE, END = "<|start|>", "<|channel|>", "<|message|>", "<|end|>"
 _TERMINATORS = (END, START, "<|return|>", "<|call|>")
@@ -50,17 +50,16 @@ def channel_of(header: str) -> tuple[str, bool] | None:
     return match["name"], bool(match["to_role"] or match["to"])
 
 
-class HarmonyParser:
+class HarmonyParser(MarkerParser):
     """Feed text, get (phase, text) pieces in order; holds back only what could still be a marker."""
 
     def __init__(self, start: Start = Start.OUTSIDE) -> None:
-        self._buf = ""
+        super().__init__()
         self._state = _State.HEADER if start is Start.OUTSIDE else _State.BODY
         self._phase = Phase.REASONING if start is Start.REASONING else Phase.ANSWER
         self._raw = False  # a tool call's body: kept verbatim, terminators too
         self.at_output_start = start is Start.OUTSIDE  # the prompt gave this header's <|start|>assistant
         self.blocks = 1 if start is Start.REASONING else 0  # reasoning messages seen
-        self.answered = False
 
     @property
     def phase(self) -> Phase | None:
@@ -71,23 +70,6 @@ class HarmonyParser:
     @property
     def in_header(self) -> bool:
         return self._state is _State.HEADER
-
-    @property
-    def pending(self) -> str:
-        return self._buf
-
-    def feed(self, text: str) -> list[Piece]:
-        self._buf += text
-        out: list[Piece] = []
-        while self._step(out):
-            pass
-        return out
-
-    def _emit(self, out: list[Piece], phase: Phase, text: str) -> None:
-        if text:
-            out.append((phase, text))
-            if phase is Phase.ANSWER:
-                self.answered = True
 
     def _step(self, out: list[Piece]) -> bool:
         buf = self._buf

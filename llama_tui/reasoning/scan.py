@@ -4,6 +4,7 @@ a buffer's end could still turn out to be one (and so must be held back)."""
 from __future__ import annotations
 
 import enum
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
 
@@ -37,3 +38,34 @@ def held_back(text: str, markers: Sequence[str]) -> int:
         if any(m.startswith(tail) for m in markers):
             return k
     return 0
+
+
+class MarkerParser(ABC):
+    """What the streaming parsers share: a buffer of text not given out yet (the start of what may
+    be a marker), stepping through it, and the pieces they give out. `_step` takes what it can
+    from the buffer and says whether to go on."""
+
+    def __init__(self) -> None:
+        self._buf = ""
+        self.answered = False  # some answer text was given out
+
+    @property
+    def pending(self) -> str:
+        """Text held back (the start of what may be a marker)."""
+        return self._buf
+
+    def feed(self, text: str) -> list[Piece]:
+        self._buf += text
+        out: list[Piece] = []
+        while self._step(out):
+            pass
+        return out
+
+    def _emit(self, out: list[Piece], phase: Phase, text: str) -> None:
+        if text:
+            out.append((phase, text))
+            if phase is Phase.ANSWER:
+                self.answered = True
+
+    @abstractmethod
+    def _step(self, out: list[Piece]) -> bool: ...

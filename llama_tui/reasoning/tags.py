@@ -7,7 +7,7 @@ from __future__ import annotations
 import enum
 
 from .formats import ReasoningFormat, Start
-from .scan import Phase, Piece, find_first, held_back
+from .scan import MarkerParser, Phase, Piece, find_first, held_back
 
 
 class _State(enum.Enum):
@@ -17,19 +17,18 @@ class _State(enum.Enum):
     ANSWER = "answer"
 
 
-class TagParser:
+class TagParser(MarkerParser):
     """Feed text, get (phase, text) pieces in order; holds back only what could still be a marker."""
 
     def __init__(self, fmt: ReasoningFormat, start: Start = Start.OUTSIDE) -> None:
+        super().__init__()
         self.fmt = fmt
-        self._buf = ""
         self._state = {
             Start.OUTSIDE: _State.OUTSIDE,
             Start.REASONING: _State.REASONING,
             Start.ANSWER: _State.AFTER,
         }[start]
         self.blocks = 1 if start is Start.REASONING else 0  # reasoning blocks seen
-        self.answered = False  # some answer text was given out
 
     @property
     def phase(self) -> Phase | None:
@@ -37,24 +36,6 @@ class TagParser:
         if self._state is _State.OUTSIDE:
             return None
         return Phase.REASONING if self._state is _State.REASONING else Phase.ANSWER
-
-    @property
-    def pending(self) -> str:
-        """Text held back (the start of what may be a marker)."""
-        return self._buf
-
-    def feed(self, text: str) -> list[Piece]:
-        self._buf += text
-        out: list[Piece] = []
-        while self._step(out):
-            pass
-        return out
-
-    def _emit(self, out: list[Piece], phase: Phase, text: str) -> None:
-        if text:
-            out.append((phase, text))
-            if phase is Phase.ANSWER:
-                self.answered = True
 
     def _open_block(self, out: list[Piece]) -> None:
         if self.blocks:  # a later block: keep it apart from the earlier ones

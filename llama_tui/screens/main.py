@@ -35,6 +35,7 @@ from ..widgets.settings_pane import SettingsPane
 from ..widgets.sidebar import Sidebar
 from ..widgets.status_bar import StatusBar
 from .answering import Answering
+from .finder import ServerFinder
 from .help import HelpScreen
 from .keys import MAIN_KEYS
 from .server_panel import ServerPanel
@@ -59,6 +60,7 @@ class MainScreen(Screen[None]):
         self.answering = Answering(self)
         self.dialogs = SessionDialogs(self)
         self.server = ServerPanel(self)
+        self.finder = ServerFinder(self, self.server)
         self.settings = SessionSettings(self)
         self._filter = ""
         self._draft_timer: Timer | None = None
@@ -149,6 +151,7 @@ class MainScreen(Screen[None]):
         self.call_after_refresh(self._open_initial)
         # After the first frame: the first request imports aiohttp (~0.1 s).
         self.call_after_refresh(self.server.start)
+        self.call_after_refresh(self.finder.start)  # no URL given: look for one, or offer the first run
 
     def on_unmount(self) -> None:
         self.store_sync.stop()

@@ -82,6 +82,15 @@ class ServerPanel:
                 severity="warning",
             )
         await self.screen.services.connection.use(name, self.screen.services.config)
+        self._restart_watch()
+
+    async def use_url(self, url: str, api_key: str | None, name: str | None = None) -> None:
+        """Switch to the server at `url` (found, entered, or started by llama-tui)."""
+        services = self.screen.services
+        await services.connection.use_url(url, api_key, services.config, name=name)
+        self._restart_watch()
+
+    def _restart_watch(self) -> None:
         self.watch.reset()
         self._state_changed(ServerState.UNKNOWN, "")
         self.start()

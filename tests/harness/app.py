@@ -30,6 +30,8 @@ class AppFactory:
         api_key: str | None = None,
         store: Store | None = None,
         clock: Callable[[], float] | None = None,
+        discover: list[Any] | None = None,
+        demo: bool = False,
         **config: Any,
     ) -> LlamaTui:
         if store is None:
@@ -37,7 +39,7 @@ class AppFactory:
             self.stores.append(store)
         cfg = Config(server_url=server_url, api_key=api_key, **config)
         client = LlamaCppClient(server_url, api_key, read_timeout=cfg.read_timeout)
-        kwargs: dict[str, Any] = {}
+        kwargs: dict[str, Any] = {"discover": discover, "demo": demo}
         if clock is not None:
             kwargs["clock"] = clock
         return LlamaTui(config=cfg, client=client, store=store, config_path=self.root / "config.toml", **kwargs)
