@@ -76,19 +76,24 @@ class ServerPanel:
     async def use_server(self, name: str) -> None:
         """Switch to the [servers.NAME] profile: a new client, and the watch starts over. Answers
         being generated end first (on the old server; what arrived is kept)."""
-        if await self.screen.stop_all_answers():
-            self.screen.notify(
-                "The answers being generated were stopped to change servers; what arrived is kept (c continues them).",
-                severity="warning",
-            )
+        await self._stop_answers()
         await self.screen.services.connection.use(name, self.screen.services.config)
         self._restart_watch()
 
     async def use_url(self, url: str, api_key: str | None, name: str | None = None) -> None:
         """Switch to the server at `url` (found, entered, or started by llama-tui)."""
         services = self.screen.services
+        await self._stop_answers()
         await services.connection.use_url(url, api_key, services.config, name=name)
         self._restart_watch()
+
+    async def _stop_answers(self) -> None:
+        """The client is about to be replaced (and closed): answers on it end first, saved."""
+        if await self.screen.stop_all_answers():
+            self.screen.notify(
+                "The answers being generated were stopped to change servers; what arrived is kept (c continues them).",
+                severity="warning",
+            )
 
     def _restart_watch(self) -> None:
         self.watch.reset()
