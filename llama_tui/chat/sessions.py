@@ -45,8 +45,9 @@ class Sessions:
 
     def drop_if_blank(self, session: Session) -> bool:
         """Leaving a session this instance made that is still blank (no title, messages, draft or
-        system prompt, and the template, settings, server and model it was made with): delete it, so
-        that ctrl+n pressed again and again leaves no pile of empty "New session" entries.
+        system prompt, and the template, settings, server and model it was made with): delete it
+        for good, so that ctrl+n pressed again and again leaves no pile of empty "New session"
+        entries (in the list or in the trash).
         Checked against the store first: another instance may have written to it."""
         made = self._made.get(session.id) if session.id is not None else None
         if made is None or session.id is None:
@@ -62,7 +63,8 @@ class Sessions:
         if not blank or stored is None or stored.head_id is not None or stored.draft or stored.title:
             return False
         del self._made[session.id]
-        return self.writes.run(self.store.delete_session, session.id) is not FAILED
+        # For good, not into the trash: there it would make the same pile of "New session"s.
+        return self.writes.run(self.store.drop_blank_session, session.id) is True
 
     def open(self, session: Session) -> Conversation:
         return Conversation(self.store, session, self.writes)

@@ -282,6 +282,7 @@ class Answering:
             screen.server_watch.note_activity()
             if self._live.get(live.session_id) is live:
                 del self._live[live.session_id]
+            screen.update_context_meter()  # stopped, failed or complete: the conversation changed
         if not result.saved:
             screen.writes.keep_answer(result.message)
         where = "" if shown else self._where(live.session_id)
@@ -290,7 +291,6 @@ class Answering:
             screen.answer_failed(result.error)
         elif not shown:
             screen.notify(f"The answer{where} is complete.", markup=False)
-        screen.update_context_meter()
 
     async def _say_if_queued(self, sink: ViewSink, id_slot: object) -> None:
         """While the answer has not started, say so if its slot is busy with another request

@@ -62,10 +62,14 @@ async def test_switching_sessions_lets_the_answer_finish_and_coming_back_shows_i
         live = screen.answering._shown()
         assert live is not None and view.text == live.sink.so_far().content  # nothing lost or doubled
 
-        # Away again, and a question there streams at the same time; Esc stops that one only.
-        await screen.open_session(second)
+        # Away again (the blank session left before is gone: ctrl+n makes another), and a question
+        # there streams at the same time; Esc stops that one only.
+        assert second not in [s.id for s in app.store.list_sessions()]
+        await pilot.press("ctrl+n")
+        await wait_for(pilot, lambda: screen.session.id != first)
         await type_and_send(pilot, "the second question")
         await wait_for(pilot, lambda: len(views(screen)) == 2 and len(views(screen)[-1].text) >= 50, 60)
+        assert views(screen)[0].message.content == "the second question"
         assert screen.is_generating and screen.answering.generating_elsewhere == 1
         await pilot.press("escape")
         await wait_for(pilot, lambda: views(screen)[-1].message.state == "interrupted")

@@ -263,7 +263,7 @@ async def test_the_trash_lists_restores_purges_and_empties(make_app, other: Stor
             await pilot.press("enter")
             await wait_for(pilot, lambda: screen.session is not None and screen.session.id != ids["bravo"])
 
-            await pilot.press("alt+t")
+            await pilot.press("alt+x")
             await wait_for(pilot, lambda: isinstance(app.screen, TrashScreen))
             trash = app.screen
             assert trash.items[0].title == "bravo"  # most recently deleted first
@@ -286,7 +286,7 @@ async def test_the_trash_lists_restores_purges_and_empties(make_app, other: Stor
             assert [v.message.content for v in views(screen)] == ["first question", "Hello world"]
             assert alpha in [s.id for s in other.list_sessions()]
             # E: empty the rest (asked first).
-            await pilot.press("alt+t")
+            await pilot.press("alt+x")
             await wait_for(pilot, lambda: isinstance(app.screen, TrashScreen))
             await pilot.press("E")
             await wait_for(pilot, lambda: type(app.screen).__name__ == "ConfirmScreen")
@@ -305,7 +305,9 @@ async def test_the_trash_is_in_the_palette_and_in_help(make_app) -> None:
         async with app.run_test(size=(120, 40)) as pilot:
             screen = await ready(pilot)
             palette = {c.title: c.help for c in app.get_system_commands(screen)}
-            assert "Trash" in palette and "(alt+t)" in palette["Trash"]
+            assert "Trash" in palette and "(alt+x)" in palette["Trash"]
             await pilot.press("f1")
             await pilot.pause(0.3)
             assert "Trash" in screen_text(app)
+            # Its key, on the trash's line (alt+t is the suggested template's, issue 12).
+            assert any("alt+x" in line and "Trash" in line for line in screen_text(app).splitlines())

@@ -101,3 +101,16 @@ def test_the_trash_lists_restores_purges_and_empties_and_a_gone_session_is_no_fa
     assert not sessions.purge(purged.id) and not sessions.restore(purged.id) and not sessions.purge(kept.id)
     assert sessions.empty_trash() == 1
     assert sessions.trash() == [] and reports.failures == []
+
+
+def test_a_blank_session_left_is_gone_for_good_not_in_the_trash(store: Store) -> None:
+    """Leaving a blank session this instance made drops it (no pile of "New session" entries):
+    in the trash it would make the same pile there, so it is deleted for good."""
+    reports = Reports()
+    sessions = Sessions(store, WriteGuard(store, reports.failed), clock=lambda: 0.0)
+    blank, used = (sessions.create("chatml", {}, None) for _ in range(2))
+    assert blank.id is not None and used.id is not None
+    sessions.rename(used, "used")
+    assert sessions.drop_if_blank(blank) and sessions.get(blank.id) is None
+    assert not sessions.drop_if_blank(used) and sessions.get(used.id) is not None
+    assert sessions.trash() == [] and reports.failures == []
