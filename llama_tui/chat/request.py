@@ -11,15 +11,18 @@ its body, the prompt preview shows its prompt).
   strings after the user's own (no duplicates), the slot (`choose_slot`) and, in router mode, the
   model; at build time, the reasoning markers as `preserved_tokens` (llama-server sends control
   tokens as empty text otherwise). Nothing else adds to a request body.
+- Compare targets (`for_target`, `RequestBuilder.on`): the session as one target asks (another
+  template, router model or sampling settings), rendered through that target's server.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..client import LlamaError, Slot
+from ..client import LlamaCppClient, LlamaError, Slot
 from ..domain import ChatMessage, SamplingSettings, Session
 from ..reasoning import (
     THINK,
@@ -82,6 +85,23 @@ def template_family(session: Session) -> str | None:
     """The template family the session's reasoning format is looked up by (None: the model's
     own template, whose format is read from the rendered prompt)."""
     return None if session.template == SERVER_TEMPLATE else canonical_name(session.template)
+
+
+def for_target(
+    session: Session,
+    *,
+    template: str | None = None,
+    model: str | None = None,
+    settings: Mapping[str, Any] | None = None,
+) -> Session:
+    """The session as a compare target asks: its template, router model and sampling settings
+    over the session's own (same system prompt, template options and messages). Not stored."""
+    merged = session.settings.copy()
+    for name, value in (settings or {}).items():
+        merged.set(name, value)
+    return dataclasses.replace(
+        session, template=template or session.template, model=model or session.model, settings=merged
+    )
 
 
 def build_history(session: Session, path: Sequence[ChatMessage]) -> list[ChatMessage]:
@@ -223,6 +243,11 @@ class RequestBuilder:
     def __init__(self, connection: ServerConnection, custom_templates: Mapping[str, Any] | None = None) -> None:
         self.connection = connection
         self.custom_templates = dict(custom_templates or {})
+
+    def on(self, client: LlamaCppClient) -> RequestBuilder:
+        """The same builder rendering through another client: a compare target's server (or
+        router model), whose own template is the one `server` means. The app's connection stays."""
+        return RequestBuilder(ServerConnection(client), self.custom_templates)
 
     def params(
         self,

@@ -34,6 +34,7 @@ from ..widgets.settings_pane import SettingsPane
 from ..widgets.sidebar import Sidebar
 from ..widgets.status_bar import StatusBar
 from .answering import Answering
+from .compare import open_compare
 from .finder import ServerFinder
 from .help import HelpScreen
 from .host import Work
@@ -304,6 +305,9 @@ class MainScreen(Screen[None]):
 
     def action_server_monitor(self) -> None:
         self.server.open_monitor()
+
+    def action_compare(self) -> None:
+        self.start_worker(open_compare(self), "compare", exclusive=True)
 
     def action_toggle_sidebar(self) -> None:
         self.panes.toggle_sidebar()

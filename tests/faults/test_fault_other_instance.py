@@ -16,6 +16,7 @@ import pytest
 
 from llama_tui.domain import ChatMessage
 from llama_tui.screens import store_sync
+from llama_tui.screens.compare import CompareScreen
 from llama_tui.screens.store_sync import CHANGED, LEFT_UNFINISHED, PURGED, STILL_WRITING
 from llama_tui.screens.trash import TrashScreen
 from llama_tui.store import Store
@@ -96,6 +97,34 @@ async def test_a_session_changed_elsewhere_is_shown_before_anything_is_sent(make
                 "their answer",
                 "my question",
             ]
+
+
+async def test_a_compare_in_a_session_changed_elsewhere_shows_it_first(make_app, other: Store) -> None:
+    """ctrl+o asks the next answer too (issue 17): like a send, it first shows what another
+    window wrote, so the compared answers never follow a stale conversation."""
+    async with FaultServer() as fs:
+        app = make_app(fs.url, store=Store.open(other.path), **FAST)
+        make_app.stores.append(app.store)
+        notes = Notes(app)
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await _first_exchange(pilot)
+            sid, head = screen.session.id, app.store.active_path(screen.session.id)[-1]
+            theirs = other.add_message(
+                ChatMessage(role="user", content="their question", session_id=sid, parent_id=head.id)
+            )
+            other.add_message(
+                ChatMessage(role="assistant", content="their answer", session_id=sid, parent_id=theirs.id)
+            )
+            screen.query_one(Composer).insert("my question")
+            await pilot.press("ctrl+o")
+            await _said(pilot, notes, CHANGED)
+            assert not isinstance(app.screen, CompareScreen)
+            assert [v.message.content for v in views(screen)][-2:] == ["their question", "their answer"]
+            assert _composer(screen) == "my question"
+            # ctrl+o again: the compare opens on the conversation as it is now.
+            await pilot.press("ctrl+o")
+            await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen))
+            assert [m.content for m in app.screen.conversation.path()][-2:] == ["their question", "their answer"]
 
 
 async def test_an_answer_another_window_still_writes_is_never_sent_as_a_finished_turn(make_app, other: Store) -> None:

@@ -162,6 +162,30 @@ def gemma_server(llama_server_bin: Path, gemma_model: Path, server_logs_dir: Pat
 
 
 @pytest.fixture(scope="session")
+def gemma_router_server(
+    llama_server_bin: Path,
+    chatml_model: Path,
+    gemma_model: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    server_logs_dir: Path,
+) -> Iterator[LlamaServer]:
+    """Router mode over the tiny ChatML model ("tiny") and the real Gemma 3 270M ("gemma"), linked
+    into the models folder (not copied). The router passes its flags on to each model's server,
+    ``--no-repack`` included (see gemma_server)."""
+    models = tmp_path_factory.mktemp("gemma-router-models")
+    (models / "tiny.gguf").symlink_to(chatml_model)
+    (models / "gemma.gguf").symlink_to(gemma_model)
+    server = LlamaServer(
+        llama_server_bin, None, models_dir=models, log_dir=server_logs_dir, ctx_size=2048, extra_args=["--no-repack"]
+    )
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
 def official_server(
     llama_server_bin: Path, tiny_models_dir: Path, server_logs_dir: Path
 ) -> Iterator[Callable[..., LlamaServer]]:

@@ -18,6 +18,7 @@ from llama_tui.chat.request import (
     build_history,
     choose_slot,
     completion_params,
+    for_target,
     merge_stops,
     render_prompt,
     template_stops,
@@ -183,3 +184,27 @@ async def test_reasoning_is_resent_only_where_the_template_keeps_it() -> None:
     assert [m.reasoning for m in build_history(Session(template="server"), path)] == [None, None]
     kept = build_history(Session(template="glm4.7"), path)  # GLM-4.7 renders earlier reasoning
     assert [m.reasoning for m in kept] == [None, "R"] and kept[1].content == "A"
+
+
+async def test_a_compare_target_asks_its_own_template_model_and_settings_on_its_own_server() -> None:
+    session = Session(
+        id=3,
+        template="server",
+        system_prompt="S",
+        settings=SamplingSettings({"temperature": 0.7, "seed": 1}),
+        template_options={"enable_thinking": False},
+    )
+    asked = for_target(session, template="chatml", model="gemma", settings={"temperature": 0.2})
+    assert (asked.template, asked.model, asked.settings.values) == ("chatml", "gemma", {"temperature": 0.2, "seed": 1})
+    assert (asked.id, asked.system_prompt, asked.template_options) == (3, "S", {"enable_thinking": False})
+    assert session.settings.values == {"temperature": 0.7, "seed": 1} and session.template == "server"  # untouched
+    same = for_target(session)
+    assert (same.template, same.model, same.settings.values) == ("server", None, session.settings.values)
+    # on(): the same builder, rendering the model's own template through the target's server.
+    app = ServerConnection(LlamaCppClient("http://127.0.0.1:9"))  # never contacted
+    builder = RequestBuilder(app, {"mine": object()})
+    target_server = TemplateServer(bos="")
+    target = builder.on(target_server)  # type: ignore[arg-type]
+    request = await target.build(Session(id=1, template="server"), [ChatMessage(role="user", content="q")], {})
+    assert request.prompt == "[user]q[assistant]" and target_server.seen == [[{"role": "user", "content": "q"}]]
+    assert builder.connection is app and target.custom_templates == builder.custom_templates
