@@ -34,7 +34,15 @@ from ..reasoning import (
     resend_policy,
     start_for,
 )
-from ..templates import SERVER_TEMPLATE, TemplateError, UnknownTemplate, canonical_name, get_template
+from ..templates import (
+    SERVER_TEMPLATE,
+    TemplateError,
+    TemplateOption,
+    UnknownTemplate,
+    canonical_name,
+    get_template,
+)
+from ..templates.model import SERVER_OPTIONS
 from .connection import ServerConnection
 
 # Always on: the prompt-progress bar needs return_progress; cache_prompt keeps the KV cache warm.
@@ -212,7 +220,9 @@ async def render_prompt(
     the template's own (e.g. enable_thinking), as Jinja templates take them."""
     if template == SERVER_TEMPLATE:
         turns = [_turn(m) for m in messages]
-        kwargs = dict(options or {})
+        # Only what the settings pane offers for the model's own template (options a session kept from
+        # a built-in template, such as its date, are not the model's template's kwargs), when valid.
+        kwargs = chosen_options(SERVER_OPTIONS, options)
         if continue_final and turns and turns[-1]["role"] == "assistant":
             # The server's template cannot leave a turn open: render the history, then append
             # the partial answer after the generation prompt.
@@ -226,10 +236,23 @@ async def render_prompt(
             prompt = prompt[len(bos) :]
         return RenderedPrompt(prompt, server_template_stops(prompt))
     tpl = get_template(template, custom_templates)
-    # A session keeps the options it was given; only those this template has are used.
-    known = {option.name for option in tpl.options}
-    chosen = {name: value for name, value in (options or {}).items() if name in known}
+    # A session keeps the options it was given; only those this template has are used, and only valid
+    # values (a bad one, e.g. from an imported file, leaves the default, as the settings pane shows).
+    chosen = chosen_options(tpl.options, options)
     return RenderedPrompt(tpl.render(messages, continue_final=continue_final, options=chosen), tuple(tpl.stops))
+
+
+def chosen_options(declared: Iterable[TemplateOption], options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The session's values of the `declared` options that are valid (the rest leave the default)."""
+    chosen: dict[str, Any] = {}
+    for option in declared:
+        value = (options or {}).get(option.name)
+        try:
+            if value is not None:
+                chosen[option.name] = option.check(value)
+        except TemplateError:
+            continue
+    return chosen
 
 
 class PromptError(LlamaError):

@@ -35,6 +35,14 @@ MAIN_KEYS: list[BindingType] = [
     Binding("f9", "server_monitor", "Monitor", priority=True, tooltip="Server monitor"),
     Binding("f7", "pick_model", "Model", show=False, priority=True, tooltip="Model picker (router mode)"),
     Binding("ctrl+o", "compare", "Compare", show=False, priority=True, tooltip="Compare side by side"),
+    Binding(
+        "alt+t",
+        "use_suggested_template",
+        "Use suggested template",
+        show=False,
+        priority=True,
+        tooltip="Use the template family suggested for a model without one",
+    ),
     *(Binding(f"alt+{n}", f"nth_session({n - 1})", f"Session {n}", show=False, priority=True) for n in range(1, 10)),
 ]
 

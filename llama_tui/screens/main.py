@@ -27,18 +27,21 @@ from ..client import LlamaError, Props
 from ..domain import ChatMessage, Session, SessionSummary
 from ..server_state import ServerState
 from ..services import AppServices
+from ..templates.model import ModelTemplate
 from ..widgets.chat_pane import ChatPane
 from ..widgets.composer import Composer
 from ..widgets.message_view import MessageView
 from ..widgets.settings_pane import SettingsPane
 from ..widgets.sidebar import Sidebar
 from ..widgets.status_bar import StatusBar
+from ..widgets.template_options import TemplateOptionsBox
 from .answering import Answering
 from .compare import open_compare
 from .finder import ServerFinder
 from .help import HelpScreen
 from .host import Work
 from .keys import MAIN_KEYS
+from .model_template import TemplateDetection
 from .panes import Panes
 from .server_panel import ServerPanel
 from .session_caches import SessionCaches
@@ -61,6 +64,7 @@ class MainScreen(Screen[None]):
         self.conversation: Conversation | None = None
         self.editing: ChatMessage | None = None  # a message being edited in the composer
         self.prefill = ""  # text the next answer starts with (F5)
+        self.model_template: ModelTemplate | None = None  # what the model's own template is
         self.answering = Answering(self)
         self.dialogs = SessionDialogs(self)
         self.server = ServerPanel(self)
@@ -68,6 +72,7 @@ class MainScreen(Screen[None]):
         self.caches = SessionCaches(self)
         self.settings = SessionSettings(self)
         self.panes = Panes(self)
+        self.detection = TemplateDetection(self, self.settings)
         self._filter = ""
         self._draft_timer: Timer | None = None
 
@@ -142,6 +147,9 @@ class MainScreen(Screen[None]):
     def answer_failed(self, error: LlamaError) -> None:
         self.server.answer_failed(error)
 
+    def detect_template(self, props: Props | None) -> None:
+        self.detection.props_changed(props)
+
     def compose(self) -> ComposeResult:
         with Horizontal(id="body"):
             yield Sidebar(id="sidebar")
@@ -189,10 +197,7 @@ class MainScreen(Screen[None]):
         return sessions
 
     async def new_session(self) -> None:
-        config, name = self.services.config, self.services.connection.name
-        profile = config.servers.get(name or "")
-        template = (profile.default_template if profile else None) or config.default_template
-        await self.show_session(self.sessions.create(template, config.default_settings, name))
+        await self.show_session(self.settings.new_session())
         self.refresh_sessions()
 
     async def open_session(self, session_id: int) -> None:
@@ -397,6 +402,14 @@ class MainScreen(Screen[None]):
     @on(SettingsPane.SystemPromptChanged)
     def _system_prompt_changed(self, event: SettingsPane.SystemPromptChanged) -> None:
         self.settings.set_system_prompt(event.text)
+
+    @on(TemplateOptionsBox.OptionChanged)
+    def _template_option_changed(self, event: TemplateOptionsBox.OptionChanged) -> None:
+        self.settings.set_option(event.name, event.value)
+
+    @on(TemplateOptionsBox.UseSuggested)
+    def action_use_suggested_template(self) -> None:
+        self.settings.use_suggested()
 
     @on(SettingsPane.PresetApplied)
     def _preset_applied(self, event: SettingsPane.PresetApplied) -> None:

@@ -168,6 +168,33 @@ async def test_options_go_to_the_models_template_and_its_prompt_says_where_outpu
     assert request.start is Start.REASONING and request.reasoning.name == "think"
 
 
+async def test_the_models_template_gets_only_the_options_offered_for_it() -> None:
+    """A session keeps the options of a template it used before (gpt-oss's date): the model's own
+    template gets only thinking and reasoning effort, the kwargs the settings pane offers for it."""
+    server = TemplateServer()
+    builder = RequestBuilder(StandInConnection(server))  # type: ignore[arg-type]
+    options = {"today": "2025-01-31", "reasoning_effort": "low", "enable_thinking": False}
+    session = Session(id=1, template="server", template_options=options)
+    await builder.build(session, [ChatMessage(role="user", content="q")], {})
+    assert server.kwargs == [{"reasoning_effort": "low", "enable_thinking": False}]
+
+
+async def test_an_invalid_stored_option_leaves_the_default() -> None:
+    """A value that is not valid (e.g. from an imported file) is not sent and does not fail the prompt:
+    the default applies, as the settings pane shows."""
+    server = TemplateServer()
+    builder = RequestBuilder(StandInConnection(server))  # type: ignore[arg-type]
+    session = Session(id=1, template="server", template_options={"enable_thinking": "yes", "reasoning_effort": "low"})
+    await builder.build(session, [ChatMessage(role="user", content="q")], {})
+    assert server.kwargs == [{"reasoning_effort": "low"}]
+    session.template = "qwen3.5"
+    request = await builder.build(session, [ChatMessage(role="user", content="q")], {})
+    assert isinstance(request.prompt, str) and request.prompt.endswith("<|im_start|>assistant\n<think>\n")  # on
+    session.template_options["enable_thinking"] = False
+    request = await builder.build(session, [ChatMessage(role="user", content="q")], {})
+    assert isinstance(request.prompt, str) and request.prompt.endswith("<think>\n\n</think>\n\n")
+
+
 async def test_continuing_an_answer_puts_its_reasoning_back_before_it() -> None:
     server = TemplateServer(generation_prompt="[assistant]<think>\n")
     builder = RequestBuilder(StandInConnection(server))  # type: ignore[arg-type]
