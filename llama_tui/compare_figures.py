@@ -40,6 +40,7 @@ class LiveFigures:
     prompt_total: int | None = None
     prompt_cached: int | None = None
     prompt_done: int | None = None
+    status: str = ""  # a passing state in plain words (a retry, a keep-alive wait), until text comes
 
     def start(self, now: float) -> None:
         self.waiting, self.started = False, now
@@ -47,10 +48,11 @@ class LiveFigures:
     def token(self, count: int, now: float) -> None:
         if self.first_token is None:
             self.first_token = now
-        self.tokens, self.last_token = count, now
+        self.tokens, self.last_token, self.status = count, now, ""
 
     def progress(self, total: int, cached: int, processed: int) -> None:
         self.prompt_total, self.prompt_cached, self.prompt_done = total, cached, processed
+        self.status = ""
 
     @property
     def ttft_ms(self) -> float | None:
@@ -67,6 +69,8 @@ class LiveFigures:
         return (self.tokens - 1) / elapsed if elapsed > 0 else None
 
     def line(self, now: float) -> str:
+        if self.status:
+            return self.status
         if self.waiting:
             return "waiting for the server (a free slot, or its model loading)…"
         if self.first_token is None:

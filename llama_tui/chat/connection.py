@@ -21,6 +21,11 @@ class ServerConnection:
     def url(self) -> str:
         return self.client.base_url
 
+    @property
+    def display_url(self) -> str:
+        """The address fit to show (a password in it as ***): the only one the UI shows."""
+        return self.client.display_url
+
     async def use(self, name: str, config: Config) -> None:
         """Switch to the [servers.NAME] profile (a new client; the old one is closed)."""
         profile = config.servers[name]

@@ -91,6 +91,9 @@ class ColumnSink:
         self.figures.progress(event.total, event.cache, event.processed)
         self.column.view.show_progress(event.fraction)
 
+    def on_status(self, text: str) -> None:
+        self.figures.status = text  # painted with the figures, until text comes again
+
     def on_store_error(self, error: StoreError) -> None:
         self.writes.failed(error)
 
@@ -367,11 +370,15 @@ class CompareScreen(Screen[CompareOutcome]):
 
 async def open_compare(host: ScreenHost) -> None:
     """ctrl+o: compare the next answer of the session; afterwards show the conversation again."""
-    conversation = host.conversation
-    if conversation is None:
+    if host.conversation is None:
         return
     if host.is_generating:
         host.notify("Still answering: press Esc to stop it first.", severity="warning")
+        return
+    if not await host.ready_to_send():
+        return  # another window changed the session (shown now, and said) or still writes in it
+    conversation = host.conversation
+    if conversation is None:
         return
     watch, composer = host.server_watch, host.composer()
     screen = CompareScreen(

@@ -26,6 +26,7 @@ MAIN_KEYS: list[BindingType] = [
     Binding("f8", "delete_session", "Delete", show=False, tooltip="Delete the session (alt+u undoes)"),
     # alt+letter arrives as ESC + letter, which the composer would type: these need priority.
     Binding("alt+u", "undo_delete", "Undo delete", show=False, priority=True),
+    Binding("alt+x", "trash", "Trash", show=False, priority=True, tooltip="Trash: restore or purge deleted sessions"),
     Binding("f4", "toggle_pin", "Pin", show=False, priority=True, tooltip="Pin or unpin the session"),
     Binding("f5", "prefill", "Prefill answer", show=False, priority=True),
     Binding("f6", "prompt_preview", "Prompt", priority=True, tooltip="Prompt preview: the exact request"),

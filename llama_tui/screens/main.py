@@ -27,7 +27,6 @@ from ..client import LlamaError, Props
 from ..domain import ChatMessage, Session, SessionSummary
 from ..server_state import ServerState
 from ..services import AppServices
-from ..store import StoreError
 from ..templates.model import ModelTemplate
 from ..widgets.chat_pane import ChatPane
 from ..widgets.composer import Composer
@@ -48,6 +47,7 @@ from .server_panel import ServerPanel
 from .session_caches import SessionCaches
 from .session_dialogs import SessionDialogs
 from .session_settings import SessionSettings
+from .store_sync import StoreSync
 
 
 class MainScreen(Screen[None]):
@@ -57,7 +57,8 @@ class MainScreen(Screen[None]):
     def __init__(self, services: AppServices) -> None:
         super().__init__()
         self.services = services
-        self.writes = WriteGuard(services.store, self._store_failed, self._store_recovered)
+        self.store_sync = StoreSync(self)
+        self.writes = WriteGuard(services.store, self.store_sync.failed, self.store_sync.recovered)
         self.sessions = Sessions(services.store, self.writes, services.clock)
         self.builder = RequestBuilder(services.connection, services.custom_templates)
         self.conversation: Conversation | None = None
@@ -122,8 +123,14 @@ class MainScreen(Screen[None]):
         return self.run_worker(work, group=group, exclusive=exclusive, exit_on_error=exit_on_error)
 
     # What the helpers ask of each other (see host.ScreenHost).
-    def stop_answer(self) -> bool:
-        return self.answering.stop()
+    async def stop_answer(self) -> bool:
+        return await self.answering.stop_and_wait()
+
+    async def stop_all_answers(self) -> int:
+        return await self.answering.stop_all()
+
+    async def ready_to_send(self) -> bool:
+        return await self.store_sync.ready_to_send()
 
     def request_params(self) -> dict[str, Any]:
         return self.answering.request_params()
@@ -158,13 +165,17 @@ class MainScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one(SettingsPane).display = False
         self.panes.fit()
-        self.query_one(StatusBar).set_server(self.services.connection.url, ServerState.UNKNOWN)
+        self.query_one(StatusBar).set_server(self.services.connection.display_url, ServerState.UNKNOWN)
         self.query_one(SettingsPane).set_presets(sorted(self.services.config.presets))
+        self.store_sync.start()
         self.refresh_sessions()
         self.call_after_refresh(self._open_initial)
         # After the first frame: the first request imports aiohttp (~0.1 s).
         self.call_after_refresh(self.server.start)
         self.call_after_refresh(self.finder.start)  # no URL given: look for one, or offer the first run
+
+    def on_unmount(self) -> None:
+        self.store_sync.stop()
 
     async def _open_initial(self) -> None:
         services = self.services
@@ -202,9 +213,7 @@ class MainScreen(Screen[None]):
     async def show_session(self, session: Session, *, focus_message: int | None = None) -> None:
         """Show `session` (after a switch, a new session, a fork...)."""
         self.save_draft_now()
-        if self.answering.stop():
-            self.notify("The answer being generated was stopped; what arrived is kept (c continues it).")
-        self.answering.cancel_edit()
+        self.answering.cancel_edit()  # an answer being generated goes on (its session shows it again)
         left = self.session
         self.conversation = self.sessions.open(session)
         self.caches.left(left, session)
@@ -216,14 +225,17 @@ class MainScreen(Screen[None]):
         self.fill_settings()
         if session.id is not None:
             self.query_one(Sidebar).highlight_session(session.id)
+        self.store_sync.watch(session)  # what is shown now is what this instance has seen
         self.update_context_meter()
 
     async def show_path(self, *, focus_message: int | None = None) -> None:
         """Show the session's active path (after a switch, an edit, or a change of branch)."""
         assert self.conversation is not None
         chat = self.query_one(ChatPane)
-        await chat.show(self.conversation.path())
+        await self.answering.detach()
+        await chat.show(self.answering.live_path(self.conversation.path()))
         self.annotate_alternatives(chat.views())
+        await self.answering.attach(chat.views())
         for view in chat.views():
             if view.message.id == focus_message:
                 view.focus()
@@ -277,6 +289,9 @@ class MainScreen(Screen[None]):
 
     async def action_undo_delete(self) -> None:
         await self.dialogs.undo_delete()
+
+    def action_trash(self) -> None:
+        self.store_sync.open_trash()
 
     def action_toggle_pin(self) -> None:
         self.dialogs.toggle_pin()
@@ -403,20 +418,3 @@ class MainScreen(Screen[None]):
     @on(SettingsPane.SavePresetRequested)
     def _save_preset(self) -> None:
         self.settings.save_preset()
-
-    # -- store failures ------------------------------------------------------------------------
-
-    def _store_failed(self, error: StoreError, first: bool) -> None:
-        self.query_one(StatusBar).set_unsaved(True)
-        if first:
-            self.notify(
-                f"{error}. Unsaved changes are kept in memory while the app runs.",
-                title="Cannot save",
-                severity="error",
-                timeout=10,
-                markup=False,
-            )
-
-    def _store_recovered(self) -> None:
-        self.query_one(StatusBar).set_unsaved(False)
-        self.notify("Saving works again.", severity="information")

@@ -42,7 +42,7 @@ class ServerPanel:
         self._watcher = self.screen.start_worker(self.watch.run(), "server-watch", exit_on_error=False)
 
     def _state_changed(self, state: ServerState, detail: str) -> None:
-        self._status.set_server(self.screen.services.connection.url, state, detail)
+        self._status.set_server(self.screen.services.connection.display_url, state, detail)
         if state in (ServerState.UNREACHABLE, ServerState.LOADING):
             self.screen.caches.server_lost()  # it may come back restarted: its slots are empty
         if state is ServerState.OK and self.context is None:
@@ -85,15 +85,26 @@ class ServerPanel:
             self.refresh_model()
 
     async def use_server(self, name: str) -> None:
-        """Switch to the [servers.NAME] profile: a new client, and the watch starts over."""
+        """Switch to the [servers.NAME] profile: a new client, and the watch starts over. Answers
+        being generated end first (on the old server; what arrived is kept)."""
+        await self._stop_answers()
         await self.screen.services.connection.use(name, self.screen.services.config)
         self._restart_watch()
 
     async def use_url(self, url: str, api_key: str | None, name: str | None = None) -> None:
         """Switch to the server at `url` (found, entered, or started by llama-tui)."""
         services = self.screen.services
+        await self._stop_answers()
         await services.connection.use_url(url, api_key, services.config, name=name)
         self._restart_watch()
+
+    async def _stop_answers(self) -> None:
+        """The client is about to be replaced (and closed): answers on it end first, saved."""
+        if await self.screen.stop_all_answers():
+            self.screen.notify(
+                "The answers being generated were stopped to change servers; what arrived is kept (c continues them).",
+                severity="warning",
+            )
 
     def _restart_watch(self) -> None:
         self.watch.reset()
@@ -103,13 +114,12 @@ class ServerPanel:
     async def switch_server(self, name: str) -> None:
         """The user picked a server (palette): this session remembers it."""
         screen = self.screen
-        screen.stop_answer()
         await self.use_server(name)
         session = screen.session
         if session is not None and session.id is not None and session.server != name:
             session.server = name
             screen.sessions.save(session)
-        screen.notify(f"Using server “{name}” ({screen.services.connection.url}).", markup=False)
+        screen.notify(f"Using server “{name}” ({screen.services.connection.display_url}).", markup=False)
 
     def refresh_model(self) -> None:
         self.screen.start_worker(self._refresh_model(), "model", exclusive=True, exit_on_error=False)

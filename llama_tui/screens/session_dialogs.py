@@ -80,7 +80,7 @@ class SessionDialogs:
         title = session.title or "New session"
         if not await screen.app.push_screen_wait(ConfirmScreen(f"Delete “{title}”?")):
             return
-        screen.stop_answer()
+        await screen.stop_answer()  # saved before the delete: a later save would undo it
         if not screen.sessions.delete(session.id):
             return
         await screen.caches.forget(session.id)

@@ -73,6 +73,10 @@ class ChatPane(VerticalScroll):
     def views(self) -> list[MessageView]:
         return list(self.query(MessageView))
 
+    def messages(self) -> list[ChatMessage]:
+        """Every message shown, oldest first (those not mounted yet included)."""
+        return [*self._older, *(view.message for view in self.views())]
+
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
         if new <= 0 and self._older and not self._loading_older:

@@ -233,6 +233,11 @@ class MessageView(Vertical):
     def text(self) -> str:
         return "".join(self._text_parts)
 
+    @property
+    def reasoning_text(self) -> str:
+        """The reasoning shown (or about to be: it is redrawn ten times a second)."""
+        return "".join(self._reasoning_parts)
+
     def start_stream(self) -> None:
         live = self.chunks()[-1]
         live.trim_bottom = False  # blocks will follow the current last one

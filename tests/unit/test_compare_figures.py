@@ -26,6 +26,21 @@ def test_live_figures_follow_the_stream() -> None:
     assert live.line(11.0) == "11 tok · 20.0 t/s · ttft 250 ms · prompt 100 (20 cached) · streaming…"
 
 
+def test_a_passing_status_shows_until_the_stream_goes_on() -> None:
+    """A retry after a 429 or a keep-alive wait (chat/generation.py's on_status) is said in the
+    column, instead of figures that no longer move, until text or progress comes again."""
+    live = LiveFigures()
+    live.start(10.0)
+    live.token(3, 10.5)
+    live.status = "waiting for llama-server: 12 s, 3 tokens so far (it says it is still working)"
+    assert live.line(22.5) == live.status
+    live.token(4, 23.0)
+    assert live.status == "" and live.line(23.0).startswith("4 tok")
+    live.status = "the server is busy (429): trying again in 2 s"
+    live.progress(total=100, cached=0, processed=10)
+    assert live.status == ""
+
+
 def test_summary_row_from_the_servers_timings() -> None:
     row = summary_row(2, "temperature=0.8", answer(timings=TIMINGS, stop_type="eos", ttft_ms=41.4))
     assert row.cells() == ("2", "temperature=0.8", "512", "87.2", "41 ms", "48", "12", "eos")
