@@ -35,6 +35,7 @@ from ..domain import CONTEXT_OVERFLOW_ADVICE, ChatMessage
 from ..reasoning import THINK, Phase, ReasoningFormat, ReasoningStream, Start, stop_thinking
 from ..sanitize import one_line
 from ..store import Store, StoreError
+from .constraints import answer_meta
 from .request import CompletionRequest
 
 
@@ -180,6 +181,7 @@ class Generation:
         final: FinalEvent | None = None
         stream: AsyncIterator[StreamEvent] | None = None
         meta = dict(answer.meta or {})
+        body: dict[str, Any] = {}
 
         def save(**changes: Any) -> None:
             nonlocal answer, saved
@@ -197,6 +199,7 @@ class Generation:
             built = await request()
             text = AnswerText(answer, built.reasoning, built.start)
             body = built.body()
+            meta.update(answer_meta(body, "", complete=False))  # constrained (grammar or schema)
             base = body.pop("prompt")
             prompt: Any = base
             last_save: float | None = None  # no checkpoint yet: the first token is saved at once
@@ -259,6 +262,8 @@ class Generation:
             # otherwise leave the response open until garbage collection (the slot stays busy).
             await _close(stream)
         if final is not None:
+            if state == "complete" and meta.get("constrained") == "json_schema":
+                meta.update(answer_meta(body, text.fields()["content"], complete=True))  # parses? validates?
             save(
                 state=state,
                 timings=final.timings.raw if final.timings else None,

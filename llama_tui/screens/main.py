@@ -1,9 +1,10 @@
 """The main screen: sidebar | chat + composer | settings, with the status bar.
 
 It lays the widgets out, binds the keys and routes widget messages to the chat services
-(chat/: conversation, sessions, request, server watch). Three helpers keep it small:
+(chat/: conversation, sessions, request, server watch). Helpers keep it small:
 `Answering` (generation and actions on messages), `SessionDialogs` (rename, delete, search,
-export, ...) and `ServerPanel` (status bar, models, servers).
+export, ...), `ServerPanel` (status bar, models, servers), `SessionSettings` and `KnobActions`
+(the settings pane: every message it posts is a `PaneEdit`, handled in one place).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from ..services import AppServices
 from ..store import StoreError
 from ..widgets.chat_pane import ChatPane
 from ..widgets.composer import Composer
+from ..widgets.knob_fields import PaneEdit
 from ..widgets.message_view import MessageView
 from ..widgets.settings_pane import SettingsPane
 from ..widgets.sidebar import Sidebar
@@ -39,6 +41,7 @@ from .finder import ServerFinder
 from .help import HelpScreen
 from .host import Work
 from .keys import MAIN_KEYS
+from .knob_actions import KnobActions
 from .panes import Panes
 from .server_panel import ServerPanel
 from .session_dialogs import SessionDialogs
@@ -63,6 +66,7 @@ class MainScreen(Screen[None]):
         self.server = ServerPanel(self)
         self.finder = ServerFinder(self, self.server)
         self.settings = SessionSettings(self)
+        self.knobs = KnobActions(self, self.settings)
         self.panes = Panes(self)
         self._filter = ""
         self._draft_timer: Timer | None = None
@@ -231,6 +235,7 @@ class MainScreen(Screen[None]):
 
     def fill_settings(self) -> None:
         self.settings.fill()
+        self.knobs.refresh_adapters()
 
     @on(Sidebar.SessionSelected)
     async def _session_selected(self, event: Sidebar.SessionSelected) -> None:
@@ -292,6 +297,7 @@ class MainScreen(Screen[None]):
 
     async def action_toggle_settings(self) -> None:
         await self.panes.toggle_settings()
+        self.knobs.refresh_adapters()
 
     def action_focus_filter(self) -> None:
         self.panes.focus_filter()
@@ -358,31 +364,18 @@ class MainScreen(Screen[None]):
     def refuse(self, refusal: Refusal) -> None:
         self.notify(refusal.reason, severity="error" if refusal.severity == "error" else "warning", markup=False)
 
-    # -- settings (SessionSettings does the work) ----------------------------------------------
+    # -- settings (SessionSettings and KnobActions do the work) ---------------------------------
 
-    @on(SettingsPane.SettingChanged)
-    def _setting_changed(self, event: SettingsPane.SettingChanged) -> None:
-        self.settings.set_knob(event.name, event.value)
+    @on(PaneEdit)
+    def _pane_edit(self, event: PaneEdit) -> None:
+        self.knobs.handle(event)
 
-    @on(SettingsPane.ResetAll)
-    def _reset_all(self) -> None:
-        self.settings.reset_all()
+    async def open_settings(self) -> None:
+        if not self.query_one(SettingsPane).display:
+            await self.panes.toggle_settings()
 
-    @on(SettingsPane.TemplateChanged)
-    def _template_changed(self, event: SettingsPane.TemplateChanged) -> None:
-        self.settings.set_template(event.name)
-
-    @on(SettingsPane.SystemPromptChanged)
-    def _system_prompt_changed(self, event: SettingsPane.SystemPromptChanged) -> None:
-        self.settings.set_system_prompt(event.text)
-
-    @on(SettingsPane.PresetApplied)
-    def _preset_applied(self, event: SettingsPane.PresetApplied) -> None:
-        self.settings.apply_preset(event.name)
-
-    @on(SettingsPane.SavePresetRequested)
-    def _save_preset(self) -> None:
-        self.settings.save_preset()
+    async def ready_to_send(self) -> bool:
+        return await self.knobs.ready_to_send()
 
     # -- store failures ------------------------------------------------------------------------
 
