@@ -78,7 +78,8 @@ KNOBS: tuple[Knob, ...] = (
     Knob("adaptive_decay", "float", "sampling", 0.0, 0.99, "Adaptive-p: history decay (about 1/(1-d) tokens)."),
     Knob("seed", "int", "sampling", -1, 2**32 - 1, "RNG seed; -1 = random."),
     Knob("samplers", "strings", "sampling", help="Sampler order, e.g. top_k, top_p, min_p, temperature."),
-    Knob("repeat_penalty", "float", "penalties", 0.0, 10.0, "Penalise repeated tokens; 1.0 disables."),
+    # The server refuses 0 ("penalty_repeat must be finite and greater than 0").
+    Knob("repeat_penalty", "float", "penalties", 0.01, 10.0, "Penalise repeated tokens; 1.0 disables."),
     Knob("repeat_last_n", "int", "penalties", 0, I32, "Tokens looked at for the repeat penalties; 0 disables."),
     Knob("presence_penalty", "float", "penalties", -2.0, 2.0, "Penalise tokens already present; 0 disables."),
     Knob("frequency_penalty", "float", "penalties", -2.0, 2.0, "Penalise by token frequency; 0 disables."),

@@ -2,11 +2,13 @@
 
 - `check_params`: llama-server has no endpoint that only parses a grammar or a schema; it refuses
   a bad one when a /completion starts (HTTP 400: "Failed to initialize samplers: failed to parse
-  grammar", or the schema converter's message). So the check is a /completion of an empty prompt
-  with n_predict 0 and no slot named: the server parses every parameter, evaluates one token (BOS)
-  and writes at most a token or two. It may take a slot that holds another session's prompt, but
-  this build keeps that prompt in its RAM prompt cache (--cache-ram, on by default) and restores it
-  on that session's next request. Run once per change, not per message.
+  grammar", or the schema converter's message). So the check is a /completion of a one-token
+  prompt with n_predict 0 and no slot named: the server parses every parameter, evaluates a token
+  or two and writes one. It may take a slot that holds a session's prompt, but this build first
+  saves that prompt in its RAM prompt cache (--cache-ram, on by default) and restores it on the
+  session's next request. Only if the check's prompt is not a prefix of the session's: the cache
+  does not replace a slot whose whole prompt is one (so not "", which is BOS alone), hence "\n",
+  which no chat template starts with. Run once per change, not per message.
 - `answer_meta`: what an answer records about its constraints (`ChatMessage.meta`): that it was
   constrained, and for a JSON schema whether the answer parses and validates.
 - `bias_preview`: which token ids each logit-bias text becomes (what the server does with it).
@@ -24,6 +26,7 @@ from ..client import BadRequest, LlamaCppClient, LlamaError, NotFound, Token
 
 # Never part of a check: the slot (the check must not evict a chosen slot) and what the app owns.
 _NOT_CHECKED = ("id_slot", "stream", "n_predict", "prompt", "return_progress", "n_probs")
+CHECK_PROMPT = "\n"
 # The parameters a check is worth running for: those whose mistakes only the server can see.
 CHECKED_BY_SERVER = ("grammar", "json_schema", "logit_bias", "lora")
 
@@ -33,7 +36,7 @@ async def check_params(client: LlamaCppClient, params: Mapping[str, Any]) -> Lla
     them. Raises LlamaError only for what is not about the parameters (unreachable, auth, ...)."""
     body = {k: v for k, v in params.items() if k not in _NOT_CHECKED}
     try:
-        await client.complete("", **body, n_predict=0)
+        await client.complete(CHECK_PROMPT, **body, n_predict=0)
     except NotFound:
         raise  # not about the parameters: no /completion at that address
     except BadRequest as e:
