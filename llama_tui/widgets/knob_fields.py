@@ -52,7 +52,7 @@ def differs(applied: dict[str, Any], defaults: dict[str, Any]) -> list[str]:
             shown = f"{count} line{'s' if count != 1 else ''}"
         elif name == "lora":
             shown = ", ".join(f"#{e['id']}×{e['scale']:g}" for e in value)
-        default = defaults.get(name)
+        default = defaults.get(name) if name != "lora" else None  # the adapters section shows the server's
         if default is None:
             lines.append(f"{name} {shown}")
         elif _same(value, default):

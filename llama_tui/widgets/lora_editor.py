@@ -46,8 +46,9 @@ class LoraEditor(Vertical):
     LoraEditor .lora-info { color: $text-muted; }
     LoraEditor .lora-line { height: 1; }
     LoraEditor .lora-name { width: 1fr; }
-    LoraEditor .lora-line.-changed .lora-name { color: $accent; text-style: bold; }
-    LoraEditor .lora-input { width: 12; }
+    LoraEditor .lora-scale { width: 8; padding-left: 2; }
+    LoraEditor .lora-line.-changed .lora-scale { color: $accent; text-style: bold; }
+    LoraEditor .lora-input { width: 16; }
     LoraEditor .marker { width: 2; padding-left: 1; color: $accent; }
     LoraEditor .error { color: $error; }
     """
@@ -74,10 +75,11 @@ class LoraEditor(Vertical):
             return
         yield Static("Scale per adapter (empty = the server's).", classes="lora-info", markup=False)
         for ident, path, scale in self.adapters:
-            changed = ident in self.scales
+            changed = ident in self.scales and self.scales[ident] != scale  # the server's own: no override
+            name = one_line(PurePath(path).name or path, 36)
+            yield Label(f"#{ident} {name}", classes="lora-name", markup=False).with_tooltip(Content(path))
             with Horizontal(classes="lora-line" + (" -changed" if changed else ""), id=f"lora-row-{ident}"):
-                name = one_line(PurePath(path).name or path, 40)
-                yield Label(f"#{ident} {name}", classes="lora-name", markup=False)
+                yield Label("scale", classes="lora-scale")
                 yield Input(
                     str(self.scales[ident]) if changed else "",
                     placeholder=f"{format_default(scale)} (server)",
