@@ -26,7 +26,7 @@ from .screens.main import MainScreen
 from .screens.monitor import ServerMonitorScreen
 from .screens.session_switcher import SessionCommands
 from .server import ManagedServer, ManagedServerError
-from .services import AppServices
+from .services import AppServices, build_slot_cache
 from .store import Store
 from .widgets.terminal_guard import ControlCharFilter
 
@@ -99,6 +99,7 @@ class LlamaTui(App[None]):
         )
         if config.theme in self.available_themes:
             self.theme = config.theme
+        self._caches_saved = False
 
     # What the services hold, for the CLI that built the app and for tests.
     @property
@@ -123,6 +124,10 @@ class LlamaTui(App[None]):
 
     def on_mount(self) -> None:
         self.theme_changed_signal.subscribe(self, self._theme_changed)
+        services = self.services
+        services.slot_cache = build_slot_cache(
+            services.config, services.connection, self.store.path, self.managed_server
+        )
         self.push_screen(MainScreen(self.services))
         if self.store.recovered_from is not None:
             self.notify(
@@ -199,5 +204,20 @@ class LlamaTui(App[None]):
         servers = [(name, profile.url) for name, profile in self.config.servers.items()]
         yield from palette_commands(self.main, servers)
 
+    async def action_quit(self) -> None:
+        """Save the session caches the server holds (while the UI still runs), then quit."""
+        await self.save_slot_caches()
+        self.exit()
+
+    async def save_slot_caches(self) -> None:
+        """At most a few seconds: a server that does not answer must not keep the app open."""
+        cache = self.services.slot_cache
+        if cache is not None and not self._caches_saved:
+            self._caches_saved = True
+            await cache.save_all(timeout=5.0)
+
     async def on_unmount(self) -> None:
+        # Any other way out (a signal, an error): still before the client closes and before
+        # cli/launch.py stops a managed server.
+        await self.save_slot_caches()
         await self.client.close()

@@ -116,6 +116,9 @@ class Config:
 
     trash_days: float = 30.0
     """Deleted sessions stay in the trash this many days (then they are purged at start-up); 0 keeps them."""
+    slot_cache_max_mb: int = 4096
+    """Disk space (MiB) for saved session KV caches (llama-server --slot-save-path files); the least
+    recently used go first. 0 turns saving and restoring off."""
 
     servers: dict[str, ServerProfile] = field(default_factory=dict)
     """Named servers ([servers.NAME] tables with url, api_key or api_key_env, default_template)."""
@@ -226,6 +229,10 @@ def config_from_dict(raw: dict[str, Any]) -> Config:
             config.sidebar_width = value
         elif key in _NUMBERS:
             setattr(config, key, _number(key, value, _NUMBERS[key], key))
+        elif key == "slot_cache_max_mb":
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 16 * 1024 * 1024:
+                raise ConfigError(f"{key} must be a whole number of MiB from 0 (off) to 16777216")
+            config.slot_cache_max_mb = value
         elif key == "default_settings":
             config.default_settings = check_knobs(value, "[default_settings]")
         elif key == "presets":

@@ -20,6 +20,7 @@ def _isolated_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
+    monkeypatch.setenv("LLAMA_TUI_CACHE_DIR", str(home / "cache" / "llama-tui"))
     monkeypatch.delenv("LLAMA_API_KEY", raising=False)
     # No test looks for llama-server on this machine's real ports 8080/9931 (chat/discovery.py),
     # nor uses a demo cache it did not make.

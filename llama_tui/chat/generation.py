@@ -54,6 +54,7 @@ class GenerationResult:
     message: ChatMessage
     error: LlamaError | None = None
     saved: bool = True  # False if the store refused the last write (disk full, read-only)
+    id_slot: int | None = None  # the slot that answered (the final event's id_slot), if it said
 
 
 def answered_settings(final: FinalEvent, asked: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -277,7 +278,8 @@ class Generation:
             )
         else:
             save(state=state, error=describe_error(error) if error else None)
-        return GenerationResult(answer, error, saved)
+        slot = final.id_slot if final is not None and final.id_slot is not None and final.id_slot >= 0 else None
+        return GenerationResult(answer, error, saved, slot)
 
     def _stop_text(self, text: AnswerText) -> str | None:
         self._end_reasoning = False  # asked once; a second ask needs a second key press

@@ -66,7 +66,7 @@ def run_tui(args: argparse.Namespace) -> int:
         model = None
     if model:
         try:
-            server = _start_managed_server(args, launch, str(model), key)
+            server = _start_managed_server(args, launch, str(model), key, save_caches=config.slot_cache_max_mb > 0)
         except ValueError as e:
             print(f"llama-tui: {e}", file=sys.stderr)
             store.close()
@@ -119,13 +119,15 @@ def _tidy_store(store: Any, trash_days: float) -> None:
         pass
 
 
-def _start_managed_server(args: argparse.Namespace, launch: Any, model: str, key: str | None) -> Any:
+def _start_managed_server(
+    args: argparse.Namespace, launch: Any, model: str, key: str | None, *, save_caches: bool = True
+) -> Any:
     """Start llama-server for --model / [server.launch] model; ValueError says what is wrong."""
     import shlex
     from pathlib import Path
 
     from ..paths import cache_dir
-    from ..server import ManagedServer, ManagedServerError
+    from ..server import ManagedServer, ManagedServerError, default_slot_save_dir
 
     if args.server:
         raise ValueError("use --server or --model, not both")
@@ -135,7 +137,13 @@ def _start_managed_server(args: argparse.Namespace, launch: Any, model: str, key
     try:
         log = Path(launch.log_file) if launch.log_file else cache_dir() / "llama-server.log"
         server = ManagedServer(
-            Path(model).expanduser(), binary=launch.llama_server_bin, args=extra, api_key=key, log_path=log
+            Path(model).expanduser(),
+            binary=launch.llama_server_bin,
+            args=extra,
+            api_key=key,
+            log_path=log,
+            # Session KV caches can be saved and restored (chat/slot_cache.py) unless turned off.
+            slot_save_dir=default_slot_save_dir() if save_caches else None,
         )
         server.start()  # on the main thread: the child's die-with-parent signal is tied to this thread
     except ManagedServerError as e:

@@ -1,6 +1,7 @@
 """Async streaming client for llama.cpp's llama-server native API. Imports no Textual."""
 
-from .api import COMPLETION_PARAMS, LlamaCppClient, collect
+from .api import LlamaCppClient
+from .collect import collect
 from .errors import (
     AuthenticationError,
     BadRequest,
@@ -20,6 +21,8 @@ from .errors import (
     StreamCutOff,
     StreamError,
 )
+from .params import COMPLETION_PARAMS
+from .slot_files import SlotErased, SlotFileRefused, SlotRestored, SlotSaved
 from .sse import EventTooLarge, SSEDecoder, SSEEvent
 from .types import (
     Completion,
@@ -70,6 +73,10 @@ __all__ = [
     "ServerError",
     "ServerUnreachable",
     "Slot",
+    "SlotErased",
+    "SlotFileRefused",
+    "SlotRestored",
+    "SlotSaved",
     "StreamCutOff",
     "StreamError",
     "StreamEvent",

@@ -4,30 +4,31 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode
 
 from .errors import (
+    BadRequest,
     ConnectTimeout,
     LlamaError,
+    NotFound,
+    NotSupported,
     ProtocolError,
-    RateLimited,
     ReadTimeout,
-    RedirectRefused,
     ServerUnreachable,
     StreamCutOff,
     cap,
-    describe_html,
     error_from_response,
     error_from_stream,
-    looks_like_html,
     plain_reason,
 )
+from .replies import ERROR_BODY_LIMIT, json_kind, not_a_stream, not_json, read_some, redirect_refused
+from .retry import retry_event
+from .slot_files import SlotErased, SlotFileRefused, SlotRestored, SlotSaved, check_filename, check_slot_id
 from .sse import EventTooLarge, SSEDecoder
-from .urls import origin, redact_url
+from .urls import redact_url
 
 if TYPE_CHECKING:
     # Imported where used, not with the module: aiohttp is ~70 ms of the TUI's start-up, and the
@@ -55,25 +56,6 @@ from .types import (
 )
 
 T = TypeVar("T")
-
-# An error reply is read up to this many bytes: far more than any real one (a 200 KB JSON error
-# must still parse), yet bounded; only the start of the message is shown anyway.
-ERROR_BODY_LIMIT = 1024 * 1024
-
-# /completion fields that llama-server documents; anything passed to stream_completion goes
-# through as is (the server ignores what it does not know), this list is for documentation and
-# for tools that want to validate names.
-COMPLETION_PARAMS = frozenset(
-    """temperature dynatemp_range dynatemp_exponent top_k top_p min_p n_predict n_indent n_keep
-    stop typical_p repeat_penalty repeat_last_n presence_penalty frequency_penalty dry_multiplier
-    dry_base dry_allowed_length dry_penalty_last_n dry_sequence_breakers xtc_probability
-    xtc_threshold mirostat mirostat_tau mirostat_eta grammar json_schema seed ignore_eos
-    logit_bias n_probs min_keep t_max_predict_ms id_slot cache_prompt return_tokens samplers
-    timings_per_token post_sampling_probs response_fields lora return_progress image_data
-    top_n_sigma n_cmpl chat_format reasoning_format n_discard n_cache_reuse sse_ping_interval
-    adaptive_target adaptive_decay backend_sampling reasoning_budget_tokens reasoning_budget_start_tag
-    reasoning_budget_end_tags reasoning_budget_message generation_prompt preserved_tokens""".split()
-)
 
 
 class LlamaCppClient:
@@ -150,20 +132,8 @@ class LlamaCppClient:
 
     # -- plumbing ----------------------------------------------------------------------------
 
-    def _backoff(self, attempt: int, error: LlamaError) -> float:
-        wanted: object = getattr(error, "retry_after", None)
-        if isinstance(wanted, (int, float)):
-            return min(float(wanted), self.retry_after_cap)
-        return self.backoff_base * (2.0**attempt) * random.uniform(0.5, 1.5)
-
     def _retry_event(self, attempt: int, limit: int, error: LlamaError) -> RetryEvent:
-        if isinstance(error, RateLimited):
-            reason = "rate limited (429)"
-        elif error.status is not None:
-            reason = f"the server answered {error.status}"
-        else:
-            reason = cap(error.message, 120)
-        event = RetryEvent(reason, self._backoff(attempt, error), attempt + 1, limit, error)
+        event = retry_event(error, attempt, limit, self.backoff_base, self.retry_after_cap)
         if self.on_retry is not None:
             self.on_retry(event)
         return event
@@ -207,9 +177,9 @@ class LlamaCppClient:
             return resp
         if resp.status < 400:
             resp.release()
-            raise self._redirect_error(resp.status, resp.headers.get("Location"), path)
+            raise redirect_refused(self.base_url, self.display_url, path, resp.status, resp.headers.get("Location"))
         try:
-            raw = await _read_some(resp, ERROR_BODY_LIMIT)
+            raw = await read_some(resp, ERROR_BODY_LIMIT)
             text = raw.decode(resp.charset or "utf-8", errors="replace")
         except LookupError:  # an unknown charset
             text = raw.decode("utf-8", errors="replace")
@@ -220,21 +190,6 @@ class LlamaCppClient:
         except ValueError:
             body = text
         raise error_from_response(resp.status, body, resp.headers)
-
-    def _redirect_error(self, status: int, location: str | None, path: str) -> RedirectRefused:
-        from urllib.parse import urljoin
-
-        shown = self.display_url
-        if not location:
-            return RedirectRefused(f"{shown}{path} answered {status} (a redirect) without saying where", status=status)
-        target = urljoin(self.base_url + path, location)
-        where = "another server" if origin(target) != origin(self.base_url) else "another address on the same server"
-        return RedirectRefused(
-            f"{shown}{path} redirects ({status}) to {where}, {cap(redact_url(target), 200)}; llama-tui does not "
-            "follow redirects (they would send your prompt there): set the server URL to the address that answers",
-            status=status,
-            location=target,
-        )
 
     async def _json(self, method: str, path: str, json_body: Any = None, *, retries: int | None = None) -> Any:
         import aiohttp
@@ -252,7 +207,7 @@ class LlamaCppClient:
             try:
                 return json.loads(text)
             except (ValueError, RecursionError) as e:
-                raise ProtocolError(f"{path}: {_not_json(text)}", body=cap(text, ERROR_BODY_LIMIT)) from e
+                raise ProtocolError(f"{path}: {not_json(text)}", body=cap(text, ERROR_BODY_LIMIT)) from e
 
         return await self._with_retries(attempt, retries)
 
@@ -268,7 +223,7 @@ class LlamaCppClient:
         """A JSON object from `path`; ProtocolError for anything else (a list, a string, null)."""
         data = await self._json(method, path, json_body)
         if not isinstance(data, dict):
-            raise ProtocolError(f"{path}: expected a JSON object from llama-server, got {_json_kind(data)}")
+            raise ProtocolError(f"{path}: expected a JSON object from llama-server, got {json_kind(data)}")
         return data
 
     async def props(self) -> Props:
@@ -287,7 +242,7 @@ class LlamaCppClient:
         data = await self._object("POST", "/tokenize", body)
         tokens = data.get("tokens", [])
         if not isinstance(tokens, list):
-            raise ProtocolError(f"/tokenize: expected a list of tokens, got {_json_kind(tokens)}")
+            raise ProtocolError(f"/tokenize: expected a list of tokens, got {json_kind(tokens)}")
         out: list[Token] = []
         for item in tokens:
             if isinstance(item, dict):
@@ -315,12 +270,54 @@ class LlamaCppClient:
         data = await self._object("POST", "/apply-template", body)
         prompt = data.get("prompt", "")
         if not isinstance(prompt, str):
-            raise ProtocolError(f"/apply-template: expected the prompt as text, got {_json_kind(prompt)}")
+            raise ProtocolError(f"/apply-template: expected the prompt as text, got {json_kind(prompt)}")
         return prompt
 
     async def slots(self) -> list[Slot]:
         data = await self._json("GET", "/slots")
         return [Slot.from_json(s) for s in data] if isinstance(data, list) else []
+
+    # -- slot files (--slot-save-path) -----------------------------------------------------------
+
+    async def save_slot(self, id_slot: int, filename: str) -> SlotSaved:
+        """Write slot `id_slot`'s KV cache to `filename` in the server's --slot-save-path directory
+        (replacing a file of that name). Waits while the slot is busy. NotSupported without
+        --slot-save-path; SlotFileRefused for a name the server does not allow."""
+        return SlotSaved.from_json(await self._slot_action(id_slot, "save", {"filename": check_filename(filename)}))
+
+    async def restore_slot(self, id_slot: int, filename: str) -> SlotRestored:
+        """Load `filename` into slot `id_slot`. SlotFileRefused if the server cannot use the file
+        (missing, other model shapes, context too small); the slot is then empty. The server does
+        NOT notice a file from another model of the same shapes: check before calling."""
+        data = await self._slot_action(id_slot, "restore", {"filename": check_filename(filename)})
+        return SlotRestored.from_json(data)
+
+    async def erase_slot(self, id_slot: int) -> SlotErased:
+        """Drop slot `id_slot`'s KV cache (files are untouched). NotSupported without --slot-save-path."""
+        return SlotErased.from_json(await self._slot_action(id_slot, "erase", {}))
+
+    async def slot_files_enabled(self) -> bool:
+        """Whether the server runs with --slot-save-path, asked without side effects: a save with
+        an empty file name is refused before any work (400 "Invalid filename") when saving is on,
+        and answered 501 when it is off. /props does not say."""
+        try:
+            await self._json("POST", "/slots/0?action=save", {"filename": ""}, retries=0)
+        except (NotSupported, NotFound):  # 404: a build without slot actions
+            return False
+        except BadRequest:
+            return True
+        return True  # a server that took an empty name saves too
+
+    async def _slot_action(self, id_slot: int, action: str, body: dict[str, Any]) -> Any:
+        path = f"/slots/{check_slot_id(id_slot)}?" + urlencode({"action": action})
+        try:
+            # Retried like any request (connection failures, 5xx): doing any of the three twice
+            # leaves the same result, and a server that just restarted may drop the first attempt.
+            return await self._json("POST", path, body)
+        except (NotFound, NotSupported):
+            raise
+        except BadRequest as e:
+            raise SlotFileRefused(e.message, status=e.status, error_type=e.error_type, body=e.body) from e
 
     async def metrics(self) -> dict[str, float]:
         """GET /metrics (Prometheus text). NotSupported unless the server runs with --metrics."""
@@ -385,7 +382,7 @@ class LlamaCppClient:
         loads = json.loads
         try:
             if "text/html" in resp.headers.get("Content-Type", ""):
-                raise self._not_a_stream(await _read_some(resp))
+                raise not_a_stream(self.display_url, await read_some(resp))
             while True:
                 try:
                     chunk = await resp.content.readany()
@@ -396,7 +393,7 @@ class LlamaCppClient:
                 if received < 512:
                     head += chunk[: 512 - received]
                     if received == 0 and chunk.lstrip()[:1] == b"<":
-                        raise self._not_a_stream(chunk + await _read_some(resp))
+                        raise not_a_stream(self.display_url, chunk + await read_some(resp))
                 received += len(chunk)
                 try:
                     events = decoder.feed(chunk) if chunk else decoder.close()
@@ -481,14 +478,6 @@ class LlamaCppClient:
             # Closing (not releasing) drops the connection, which stops generation on the server.
             resp.close()
 
-    def _not_a_stream(self, start: bytes) -> ProtocolError:
-        text = start.decode("utf-8", "replace")
-        return ProtocolError(
-            f"{self.display_url} answered with {describe_html(text)} instead of llama-server's event stream "
-            "(is another web server or a proxy at that address?)",
-            body=cap(text, ERROR_BODY_LIMIT),
-        )
-
     async def complete(self, prompt: str | Sequence[int | str], **params: Any) -> Completion:
         """Non-streaming POST /completion."""
         body = {**params, "prompt": prompt if isinstance(prompt, str) else list(prompt), "stream": False}
@@ -507,51 +496,3 @@ class LlamaCppClient:
         """The model's BOS token text (from /props, fetched once)."""
         props = self._props or await self.props()
         return props.bos_token
-
-
-def _json_kind(value: Any) -> str:
-    if isinstance(value, str):
-        return f"the text {cap(value, 60)!r}"
-    return {list: "a list", dict: "an object", type(None): "null", bool: "true/false"}.get(type(value), "a number")
-
-
-def _not_json(text: str) -> str:
-    if looks_like_html(text):
-        return f"the server answered with {describe_html(text)}, not llama-server's JSON"
-    return f"llama-server's reply is not valid JSON: {cap(text, 200)!r}"
-
-
-async def _read_some(resp: aiohttp.ClientResponse, limit: int = 4096) -> bytes:
-    """Up to `limit` more bytes of a reply (fewer at its end), to describe it; what arrived
-    before reading failed."""
-    import aiohttp
-
-    parts: list[bytes] = []
-    size = 0
-    try:
-        while size < limit:
-            piece = await resp.content.read(limit - size)
-            if not piece:
-                break
-            parts.append(piece)
-            size += len(piece)
-    except (TimeoutError, aiohttp.ClientError):
-        pass
-    return b"".join(parts)
-
-
-async def collect(events: AsyncIterator[StreamEvent]) -> Completion:
-    """Drain a stream into one Completion (content joined, final event kept)."""
-    parts: list[str] = []
-    probs: list[dict[str, Any]] = []
-    final: FinalEvent | None = None
-    async for event in events:
-        if isinstance(event, TokenEvent):
-            parts.append(event.content)
-            if event.probs:
-                probs.extend(event.probs)
-        elif isinstance(event, FinalEvent):
-            final = event
-    if final is None:  # stream_completion raises before this can happen
-        raise StreamCutOff("stream ended without a final event")
-    return Completion("".join(parts), final, probs or None)

@@ -16,6 +16,7 @@ from textual.worker import Worker
 from ..chat.conversation import AnswerPlan, Conversation, Refusal
 from ..chat.generation import Generation, describe_error
 from ..chat.request import CompletionRequest, queue_note
+from ..chat.slot_cache_turn import CachedTurn
 from ..client import ProgressEvent
 from ..domain import ChatMessage
 from ..server_state import ServerState
@@ -217,12 +218,17 @@ class Answering:
                 suffix=plan.suffix,
             )
 
-        self._worker = screen.start_worker(
-            self._generate(view, plan.answer, request), "generation", exclusive=True, exit_on_error=False
-        )
+        # Through the session's saved cache: restored first if the server no longer holds it.
+        turn = screen.caches.turn(conversation.session, request)
+        work = self._generate(view, plan.answer, turn.request if turn else request, turn)
+        self._worker = screen.start_worker(work, "generation", exclusive=True, exit_on_error=False)
 
     async def _generate(
-        self, view: MessageView, answer: ChatMessage, request: Callable[[], Awaitable[CompletionRequest]]
+        self,
+        view: MessageView,
+        answer: ChatMessage,
+        request: Callable[[], Awaitable[CompletionRequest]],
+        turn: CachedTurn | None = None,
     ) -> None:
         screen = self.screen
         generation = self._generation = Generation(screen.services.connection.client, screen.services.store)
@@ -247,6 +253,9 @@ class Answering:
             screen.server_watch.note_activity()
             screen.update_context_meter()  # stopped, failed or complete: the conversation changed
         await view.finish(result.message)
+        if turn is not None:  # where the session now sits; how a restore went (the footer says)
+            view.message = await screen.caches.finish(turn, result)
+            view.update_footer()
         if not result.saved:
             screen.writes.keep_answer(result.message)
         if result.error is not None:

@@ -28,6 +28,7 @@ from ..widgets.message_view import MessageView
 from ..widgets.settings_pane import SettingsPane
 from ..widgets.sidebar import Sidebar
 from ..widgets.status_bar import StatusBar
+from .session_caches import SessionCaches
 
 # What a helper runs in a worker: a coroutine, or a coroutine function (made only if it starts).
 Work = Coroutine[Any, Any, None] | Callable[[], Coroutine[Any, Any, None]]
@@ -41,6 +42,7 @@ class ScreenHost(Protocol):
     conversation: Conversation | None
     editing: ChatMessage | None  # a message being edited in the composer
     prefill: str  # text the next answer starts with (F5)
+    caches: SessionCaches  # saved session caches (screens/session_caches.py)
 
     @property
     def app(self) -> App[object]: ...

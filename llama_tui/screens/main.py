@@ -3,8 +3,9 @@
 It lays the widgets out, binds the keys and routes widget messages to the chat services
 (chat/: conversation, sessions, request, server watch). Helpers keep it small:
 `Answering` (generation and actions on messages), `SessionDialogs` (rename, delete, search,
-export, ...), `ServerPanel` (status bar, models, servers), `SessionSettings` and `KnobActions`
-(the settings pane: every message it posts is a `PaneEdit`, handled in one place).
+export, ...), `ServerPanel` (status bar, models, servers), `SessionCaches` (saved KV caches),
+`SessionSettings` and `KnobActions` (the settings pane: every message it posts is a `PaneEdit`,
+handled in one place).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from .keys import MAIN_KEYS
 from .knob_actions import KnobActions
 from .panes import Panes
 from .server_panel import ServerPanel
+from .session_caches import SessionCaches
 from .session_dialogs import SessionDialogs
 from .session_settings import SessionSettings
 
@@ -65,6 +67,7 @@ class MainScreen(Screen[None]):
         self.dialogs = SessionDialogs(self)
         self.server = ServerPanel(self)
         self.finder = ServerFinder(self, self.server)
+        self.caches = SessionCaches(self)
         self.settings = SessionSettings(self)
         self.knobs = KnobActions(self, self.settings)
         self.panes = Panes(self)
@@ -203,6 +206,7 @@ class MainScreen(Screen[None]):
         self.answering.cancel_edit()
         left = self.session
         self.conversation = self.sessions.open(session)
+        self.caches.left(left, session)
         if left is not None and left.id != session.id and self.sessions.drop_if_blank(left):
             self.refresh_sessions()  # no pile of empty "New session" entries
         await self.server.session_opened(session)

@@ -28,8 +28,10 @@ from ..client.errors import LlamaError, NotSupported
 from ..client.types import Props, Slot
 from ..metrics import DecodeRates, MetricsHistory, MetricsSummary, SlotReading, format_count, format_rate
 from ..sanitize import neutralize, one_line
+from .monitor_caches import SHOWN, caches_content
 
 if TYPE_CHECKING:
+    from ..chat.slot_cache import SlotCache
     from ..server import ManagedServer
 
 METRICS_DISABLED = "metrics disabled (start llama-server with --metrics)"
@@ -198,6 +200,14 @@ class ServerMonitorScreen(Screen[None]):
         self.updates = 0  # completed refreshes (tests wait on it)
         self._props_at: float | None = None
         self._wake = asyncio.Event()
+        self.slot_cache: SlotCache | None = None
+        self._session_title: Callable[[int], str] = str
+        self._gain: Callable[[], str] = str
+
+    def show_caches(self, cache: SlotCache | None, title: Callable[[int], str], gain: Callable[[], str]) -> None:
+        """Also show the saved session caches (before the screen is shown): `title(session_id)`,
+        and `gain()`, what saving would spare the current session when it is off."""
+        self.slot_cache, self._session_title, self._gain = cache, title, gain
 
     def compose(self) -> ComposeResult:
         title = f"Server monitor · {one_line(self.client.base_url)}"
@@ -220,6 +230,9 @@ class ServerMonitorScreen(Screen[None]):
             with VerticalScroll(id="monitor-right"):
                 yield Static("Server", classes="monitor-heading", markup=False)
                 yield Static(Content("loading…"), id="props", markup=False)
+                if self.slot_cache is not None:
+                    yield Static("Session caches", classes="monitor-heading", markup=False)
+                    yield Static(Content("loading…"), id="slot-caches", markup=False)
         if self.server is not None:
             yield Log(max_lines=2000, id="server-log")
         yield Footer()
@@ -263,6 +276,7 @@ class ServerMonitorScreen(Screen[None]):
         self._show_metrics(results[1], now)
         if want_props:
             self._show_props(results[2], now)
+            await self._show_caches()
         self._show_status()
         self.updates += 1
 
@@ -366,6 +380,22 @@ class ServerMonitorScreen(Screen[None]):
         self.props = result
         self._props_at = now
         self.query_one("#props", Static).update(props_content(result))
+
+    async def _show_caches(self) -> None:
+        cache = self.slot_cache
+        if cache is None:
+            return
+        saved = await cache.saved_caches()
+        content = caches_content(
+            cache.support,
+            saved,
+            title={row.session_id: self._session_title(row.session_id) for row in saved[:SHOWN]},
+            gain=self._gain(),
+            max_bytes=cache.max_bytes,
+            now=time.time(),
+            events=cache.recent,
+        )
+        self.query_one("#slot-caches", Static).update(content)
 
     def _show_status(self) -> None:
         text = "\n".join(f"⚠ {message}" for message in self.errors.values())

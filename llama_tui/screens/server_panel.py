@@ -45,10 +45,13 @@ class ServerPanel:
 
     def _state_changed(self, state: ServerState, detail: str) -> None:
         self._status.set_server(self.screen.services.connection.url, state, detail)
+        if state in (ServerState.UNREACHABLE, ServerState.LOADING):
+            self.screen.caches.server_lost()  # it may come back restarted: its slots are empty
         if state is ServerState.OK and self.context is None:
             self.update_context_meter()  # e.g. the server woke up: the meter can count again
 
     def _props_changed(self, props: Props | None) -> None:
+        self.screen.caches.props_changed(props)
         if props is None:
             self._status.set_model("", 0)
             return
@@ -152,8 +155,10 @@ class ServerPanel:
 
         app = self.screen.app
         if not isinstance(app.screen, ServerMonitorScreen):
-            services = self.screen.services
-            app.push_screen(ServerMonitorScreen(services.connection.client, server=services.managed_server))
+            services, caches = self.screen.services, self.screen.caches
+            monitor = ServerMonitorScreen(services.connection.client, server=services.managed_server)
+            monitor.show_caches(services.slot_cache, caches.session_title, caches.gain)
+            app.push_screen(monitor)
 
     # -- the context meter -----------------------------------------------------------------------
 

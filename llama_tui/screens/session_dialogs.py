@@ -82,6 +82,7 @@ class SessionDialogs:
         screen.stop_answer()
         if not screen.sessions.delete(session.id):
             return
+        await screen.caches.forget(session.id)
         screen.conversation = None
         sessions = screen.refresh_sessions()
         if sessions:

@@ -14,7 +14,7 @@ from textual.message import Message
 from textual.widgets import Collapsible, ProgressBar, Static
 
 from ..domain import CONTEXT_OVERFLOW_ADVICE, ChatMessage
-from ..format import format_timings
+from ..format import format_slot_cache, format_timings
 from ..markdown_chunks import MarkdownChunker
 from ..reasoning import split_reasoning
 from ..sanitize import neutralize, one_line
@@ -83,6 +83,8 @@ def footer_text(message: ChatMessage) -> str:
     figures = format_timings(message.timings, message.stop_type, message.ttft_ms, truncated=message.truncated)
     if figures:
         parts.append(figures)
+    if restored := format_slot_cache(message.meta):
+        parts.append(restored)
     # The error text came from the server (or the network): shown as plain, neutralised text.
     if message.state == "streaming":
         parts.append("streaming…")

@@ -69,7 +69,7 @@ class FaultServer:
         self.disconnects = 0
         self.bodies: list[Any] = []
         self.completion: Handler = self._default_completion
-        self.routes: dict[str, Handler] = {}  # any other path: a handler of its own
+        self.routes: dict[str, Handler] = {}  # any other path -> handler (e.g. "/slots/0")
         self.health: Handler = lambda r: _json({"status": "ok"})
         self.props: Handler = lambda r: _json(
             {

@@ -187,6 +187,9 @@ def test_bad_toml_names_file_and_line(path: Path) -> None:
         ("[presets.fast]\nstop = 'x'", "[presets.fast] stop must be an array of strings"),
         ("presets = {fast = 1}", "[presets.fast] must be a table, not an integer"),
         ("templates = [1]", "templates must be a table, not an array"),
+        ("slot_cache_max_mb = -1", "slot_cache_max_mb must be a whole number of MiB from 0 (off)"),
+        ("slot_cache_max_mb = 1.5", "slot_cache_max_mb must be a whole number of MiB"),
+        ("slot_cache_max_mb = true", "slot_cache_max_mb must be a whole number of MiB"),
     ],
 )
 def test_invalid_values_name_file_and_key(path: Path, text: str, expected: str) -> None:
@@ -195,6 +198,16 @@ def test_invalid_values_name_file_and_key(path: Path, text: str, expected: str) 
         load_config(path)
     assert str(info.value).startswith(f"{path}: ")
     assert expected in str(info.value)
+
+
+def test_slot_cache_size_is_read_and_saved(path: Path) -> None:
+    assert Config().slot_cache_max_mb == 4096
+    write(path, "slot_cache_max_mb = 0\n")
+    config = load_config(path)
+    assert config.slot_cache_max_mb == 0
+    config.slot_cache_max_mb = 512
+    save_config(config, path)
+    assert load_config(path).slot_cache_max_mb == 512
 
 
 def test_not_utf8(path: Path) -> None:

@@ -90,3 +90,24 @@ async def test_a_cancelled_answer_frees_the_slot_within_a_second(
         assert kept  # the worker still holds the error: nothing but the explicit close freed the slot
     assert store.get_message(answer.id).state == "interrupted"
     store.close()
+
+
+async def test_the_result_says_which_slot_answered(fresh_llama_server, tmp_path: Path) -> None:
+    """The final event's id_slot, for the slot cache to know where the session now sits."""
+    server = fresh_llama_server(parallel=3, ctx_size=3072)
+    store = Store.open(tmp_path / "s.sqlite3")
+    session = store.create_session(Session())
+    slots = []
+    async with LlamaCppClient(server.url) as client:
+        for slot in (2, 1):
+            answer = store.add_message(
+                ChatMessage(role="assistant", content="", session_id=session.id, state="streaming")
+            )
+
+            async def request(slot: int = slot) -> CompletionRequest:
+                return CompletionRequest("<|im_start|>user\nhi<|im_end|>\n", {"n_predict": 4, "id_slot": slot})
+
+            result = await Generation(client, store).run(answer, request, SlowScreen(None))
+            slots.append(result.id_slot)
+    store.close()
+    assert slots == [2, 1]

@@ -83,6 +83,7 @@ def test_the_cache_is_the_user_cache_dir_unless_the_environment_says(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv(DEMO_CACHE_ENV)
+    monkeypatch.delenv("LLAMA_TUI_CACHE_DIR", raising=False)  # the test isolation sets it
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     assert demo_root() == tmp_path / "cache" / "llama-tui" / "demo"
     monkeypatch.setenv(DEMO_CACHE_ENV, "~/elsewhere")
