@@ -230,6 +230,7 @@ class Generation:
                             text.feed(addition, 0, self.clock())
                             meta["reasoning_stopped"] = True
                             prompt = _extended(base, "".join(text.raw))
+                            body.pop("generation_prompt", None)  # a reasoning budget: it is over now
                             restarted = True
                             break
                     elif isinstance(event, ProgressEvent):

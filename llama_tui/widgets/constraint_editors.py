@@ -122,6 +122,8 @@ class ConstraintEditor(Vertical):
         self.set_class(value is not None, "-changed")
         self.query_one(".marker", Static).update(CHANGED_MARK if value is not None else "")
         self.set_status("")
+        if self.knob == "logit_bias":
+            self.query_one("#bias-tokens", Static).update("")  # shown again after the next Apply
 
     def set_status(self, message: str, *, error: bool = False) -> None:
         status = self.query_one(".editor-status", Static)

@@ -97,8 +97,8 @@ class SettingsPane(VerticalScroll):
         self._defaults: dict[str, Any] = {}
         self._presets: list[str] = []
         self._filled = False  # set_values came: fill in when built
-        # The few hundred widgets of the pane cost a fraction of a second at start-up and most
-        # start-ups never show them: they are made the first time the pane is shown (`build`).
+        # The ~150 widgets of the pane cost a tenth of a second at start-up and most start-ups
+        # never show them: they are made the first time the pane is shown (`build`).
         self.built = False
 
     async def build(self) -> None:
@@ -173,8 +173,10 @@ class SettingsPane(VerticalScroll):
     async def set_adapters(self, adapters: list[Adapter] | None) -> None:
         """The server's LoRA adapters (None: not known); the session's scales come from set_values."""
         if self.built:
-            scales = {e["id"]: e["scale"] for e in self._applied.get("lora") or []}
-            await self.query_one(LoraEditor).set_adapters(adapters, scales)
+            await self.query_one(LoraEditor).set_adapters(adapters, self._lora_scales())
+
+    def _lora_scales(self) -> dict[int, float]:
+        return {e["id"]: e["scale"] for e in self._applied.get("lora") or []}
 
     def set_editor_status(self, name: str, message: str, *, error: bool = False) -> None:
         """What the screen found about a constraint (the server's error, or "applied")."""
@@ -224,6 +226,9 @@ class SettingsPane(VerticalScroll):
                     self._flag_stored(row, value)
         self._show_differs()
         self.query_one("#server-only", Static).update(self._server_only())
+        lora = self.query_one(LoraEditor)
+        if lora.adapters is not None:  # e.g. a preset or "Reset all" changed the scales
+            self.call_after_refresh(lora.set_adapters, lora.adapters, self._lora_scales())
 
     def _flag_stored(self, row: KnobRow, value: Any) -> None:
         """A stored value this build refuses (e.g. an older llama-tui allowed repeat_last_n = -1)."""
