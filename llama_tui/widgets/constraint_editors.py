@@ -91,17 +91,17 @@ class ConstraintEditor(Vertical):
             yield Select[str](
                 [(Text(n), n) for n in examples], prompt="Insert an example…", id=f"example-{self.knob}", compact=True
             )
-        with Horizontal(classes="editor-buttons"):
-            yield Button("Apply", id=f"apply-{self.knob}", compact=True, variant="primary")
-            if examples:
-                yield Button("Load file…", id=f"load-{self.knob}", compact=True)
-            yield Button("Clear", id=f"clear-{self.knob}", compact=True)
-        yield TextArea(
+        yield TextArea(  # before the buttons: Tab reaches the text first
             id=f"text-{self.knob}",
             soft_wrap=self.knob == "logit_bias",
             show_line_numbers=self.knob != "logit_bias",
             compact=True,
         )
+        with Horizontal(classes="editor-buttons"):
+            yield Button("Apply", id=f"apply-{self.knob}", compact=True, variant="primary")
+            if examples:
+                yield Button("Load file…", id=f"load-{self.knob}", compact=True)
+            yield Button("Clear", id=f"clear-{self.knob}", compact=True)
         yield Static("", classes="editor-status", markup=False)
         if self.knob == "logit_bias":
             yield Static("", classes="editor-tokens", id="bias-tokens", markup=False)
