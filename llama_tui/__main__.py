@@ -90,6 +90,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the answer exactly as received, control characters included (only into a pipe or a file)",
     )
     ask.add_argument("--health", action="store_true", help="print the server's status and model facts, then exit")
+    ask.add_argument(
+        "--compare",
+        metavar="KEY=A,B",
+        action="append",
+        help="answer with 2-4 targets at once and print each answer and a summary table: a sampling knob "
+        "(temperature=0.2,0.8), model=A,B (router mode), template=server,chatml or server=NAME,NAME; "
+        "repeat it for every combination (same seed for all unless --seed)",
+    )
 
     export = sub.add_parser(
         "export",

@@ -49,6 +49,7 @@ ENTRIES: tuple[PaletteEntry, ...] = (
     PaletteEntry("Prompt preview", "The exact request: prompt, tokens, parameters", "prompt_preview"),
     PaletteEntry("Server monitor", "Slots, metrics and model facts, live", "server_monitor"),
     PaletteEntry("Pick a model", "Router mode: the model this session uses", "pick_model"),
+    PaletteEntry("Compare side by side", "The next answer from 2-4 models, templates or settings", "compare"),
     PaletteEntry(
         "Export session as Markdown", "Write this session to a .md file", run=lambda s: s.dialogs.export("md")
     ),

@@ -13,15 +13,18 @@ its body, the prompt preview shows its prompt).
   tokens as empty text otherwise) and, with a reasoning budget, its markers (`budget_fields`).
   The knobs' wire format (schema object, [text, bias] pairs, adapter scales) is knobs.wire_params.
   Nothing else adds to a request body.
+- Compare targets (`for_target`, `RequestBuilder.on`): the session as one target asks (another
+  template, router model or sampling settings), rendered through that target's server.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..client import LlamaError, Slot
+from ..client import LlamaCppClient, LlamaError, Slot
 from ..domain import ChatMessage, SamplingSettings, Session
 from ..reasoning import (
     THINK,
@@ -33,7 +36,15 @@ from ..reasoning import (
     resend_policy,
     start_for,
 )
-from ..templates import SERVER_TEMPLATE, TemplateError, UnknownTemplate, canonical_name, get_template
+from ..templates import (
+    SERVER_TEMPLATE,
+    TemplateError,
+    TemplateOption,
+    UnknownTemplate,
+    canonical_name,
+    get_template,
+)
+from ..templates.model import SERVER_OPTIONS
 from .connection import ServerConnection
 
 # Always on: the prompt-progress bar needs return_progress; cache_prompt keeps the KV cache warm.
@@ -84,6 +95,23 @@ def template_family(session: Session) -> str | None:
     """The template family the session's reasoning format is looked up by (None: the model's
     own template, whose format is read from the rendered prompt)."""
     return None if session.template == SERVER_TEMPLATE else canonical_name(session.template)
+
+
+def for_target(
+    session: Session,
+    *,
+    template: str | None = None,
+    model: str | None = None,
+    settings: Mapping[str, Any] | None = None,
+) -> Session:
+    """The session as a compare target asks: its template, router model and sampling settings
+    over the session's own (same system prompt, template options and messages). Not stored."""
+    merged = session.settings.copy()
+    for name, value in (settings or {}).items():
+        merged.set(name, value)
+    return dataclasses.replace(
+        session, template=template or session.template, model=model or session.model, settings=merged
+    )
 
 
 def build_history(session: Session, path: Sequence[ChatMessage]) -> list[ChatMessage]:
@@ -194,7 +222,9 @@ async def render_prompt(
     the template's own (e.g. enable_thinking), as Jinja templates take them."""
     if template == SERVER_TEMPLATE:
         turns = [_turn(m) for m in messages]
-        kwargs = dict(options or {})
+        # Only what the settings pane offers for the model's own template (options a session kept from
+        # a built-in template, such as its date, are not the model's template's kwargs), when valid.
+        kwargs = chosen_options(SERVER_OPTIONS, options)
         if continue_final and turns and turns[-1]["role"] == "assistant":
             # The server's template cannot leave a turn open: render the history, then append
             # the partial answer after the generation prompt.
@@ -208,9 +238,9 @@ async def render_prompt(
             prompt = prompt[len(bos) :]
         return RenderedPrompt(prompt, server_template_stops(prompt))
     tpl = get_template(template, custom_templates)
-    # A session keeps the options it was given; only those this template has are used.
-    known = {option.name for option in tpl.options}
-    chosen = {name: value for name, value in (options or {}).items() if name in known}
+    # A session keeps the options it was given; only those this template has are used, and only valid
+    # values (a bad one, e.g. from an imported file, leaves the default, as the settings pane shows).
+    chosen = chosen_options(tpl.options, options)
     return RenderedPrompt(tpl.render(messages, continue_final=continue_final, options=chosen), tuple(tpl.stops))
 
 
@@ -234,6 +264,19 @@ def budget_fields(params: Mapping[str, Any], fmt: ReasoningFormat, start: Start)
     return fields
 
 
+def chosen_options(declared: Iterable[TemplateOption], options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The session's values of the `declared` options that are valid (the rest leave the default)."""
+    chosen: dict[str, Any] = {}
+    for option in declared:
+        value = (options or {}).get(option.name)
+        try:
+            if value is not None:
+                chosen[option.name] = option.check(value)
+        except TemplateError:
+            continue
+    return chosen
+
+
 class PromptError(LlamaError):
     """The prompt could not be rendered (e.g. a template that cannot render this conversation)."""
 
@@ -245,6 +288,11 @@ class RequestBuilder:
     def __init__(self, connection: ServerConnection, custom_templates: Mapping[str, Any] | None = None) -> None:
         self.connection = connection
         self.custom_templates = dict(custom_templates or {})
+
+    def on(self, client: LlamaCppClient) -> RequestBuilder:
+        """The same builder rendering through another client: a compare target's server (or
+        router model), whose own template is the one `server` means. The app's connection stays."""
+        return RequestBuilder(ServerConnection(client), self.custom_templates)
 
     def params(
         self,

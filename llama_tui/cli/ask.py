@@ -84,6 +84,13 @@ def run_ask(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return EXIT_USAGE
+    targets = None
+    if getattr(args, "compare", None):
+        from .ask_compare import read_targets  # one prompt, 2-4 targets
+
+        targets = read_targets(args, config, custom)
+        if targets is None:
+            return EXIT_USAGE
     if getattr(args, "demo", False):
         return _ask_demo(args, prompt, config, key, custom)
 
@@ -93,6 +100,10 @@ def run_ask(args: argparse.Namespace) -> int:
             if found is None:
                 return EXIT_UNREACHABLE
             url, key = found.url, found.candidate.api_key
+        if targets is not None:
+            from .ask_compare import run_compare
+
+            return await run_compare(args, url, key, config, prompt, template, custom, targets)
         client = LlamaCppClient(
             url,
             key,

@@ -19,9 +19,10 @@ from ..chat.request import RequestBuilder
 from ..chat.server_watch import ServerWatch
 from ..chat.sessions import Sessions
 from ..chat.writes import WriteGuard
-from ..client import LlamaError
+from ..client import LlamaError, Props
 from ..domain import ChatMessage, Session, SessionSummary
 from ..services import AppServices
+from ..templates.model import ModelTemplate
 from ..widgets.chat_pane import ChatPane
 from ..widgets.composer import Composer
 from ..widgets.message_view import MessageView
@@ -43,6 +44,7 @@ class ScreenHost(Protocol):
     editing: ChatMessage | None  # a message being edited in the composer
     prefill: str  # text the next answer starts with (F5)
     caches: SessionCaches  # saved session caches (screens/session_caches.py)
+    model_template: ModelTemplate | None  # what the model's own template is (None: not known yet)
 
     @property
     def app(self) -> App[object]: ...
@@ -95,3 +97,4 @@ class ScreenHost(Protocol):
     def answer_failed(self, error: LlamaError) -> None: ...
     async def open_settings(self) -> None: ...
     async def ready_to_send(self) -> bool: ...
+    def detect_template(self, props: Props | None) -> None: ...

@@ -30,6 +30,7 @@ from ..domain import ChatMessage, Session, SessionSummary
 from ..server_state import ServerState
 from ..services import AppServices
 from ..store import StoreError
+from ..templates.model import ModelTemplate
 from ..widgets.chat_pane import ChatPane
 from ..widgets.composer import Composer
 from ..widgets.knob_fields import PaneEdit
@@ -37,12 +38,16 @@ from ..widgets.message_view import MessageView
 from ..widgets.settings_pane import SettingsPane
 from ..widgets.sidebar import Sidebar
 from ..widgets.status_bar import StatusBar
+from ..widgets.template_options import TemplateOptionsBox
 from .answering import Answering
+from .compare import open_compare
 from .finder import ServerFinder
 from .help import HelpScreen
 from .host import Work
 from .keys import MAIN_KEYS
 from .knob_actions import KnobActions
+from .main_actions import HelperActions
+from .model_template import TemplateDetection
 from .panes import Panes
 from .server_panel import ServerPanel
 from .session_caches import SessionCaches
@@ -50,7 +55,7 @@ from .session_dialogs import SessionDialogs
 from .session_settings import SessionSettings
 
 
-class MainScreen(Screen[None]):
+class MainScreen(HelperActions, Screen[None]):
     BINDINGS = MAIN_KEYS
     HELP_ALSO = (MessageView,)  # the help lists a message's keys wherever the focus is
 
@@ -63,6 +68,7 @@ class MainScreen(Screen[None]):
         self.conversation: Conversation | None = None
         self.editing: ChatMessage | None = None  # a message being edited in the composer
         self.prefill = ""  # text the next answer starts with (F5)
+        self.model_template: ModelTemplate | None = None  # what the model's own template is
         self.answering = Answering(self)
         self.dialogs = SessionDialogs(self)
         self.server = ServerPanel(self)
@@ -71,6 +77,7 @@ class MainScreen(Screen[None]):
         self.settings = SessionSettings(self)
         self.knobs = KnobActions(self, self.settings)
         self.panes = Panes(self)
+        self.detection = TemplateDetection(self, self.settings)
         self._filter = ""
         self._draft_timer: Timer | None = None
 
@@ -139,6 +146,9 @@ class MainScreen(Screen[None]):
     def answer_failed(self, error: LlamaError) -> None:
         self.server.answer_failed(error)
 
+    def detect_template(self, props: Props | None) -> None:
+        self.detection.props_changed(props)
+
     def compose(self) -> ComposeResult:
         with Horizontal(id="body"):
             yield Sidebar(id="sidebar")
@@ -182,10 +192,7 @@ class MainScreen(Screen[None]):
         return sessions
 
     async def new_session(self) -> None:
-        config, name = self.services.config, self.services.connection.name
-        profile = config.servers.get(name or "")
-        template = (profile.default_template if profile else None) or config.default_template
-        await self.show_session(self.sessions.create(template, config.default_settings, name))
+        await self.show_session(self.settings.new_session())
         self.refresh_sessions()
 
     async def open_session(self, session_id: int) -> None:
@@ -263,51 +270,12 @@ class MainScreen(Screen[None]):
     def action_nth_session(self, index: int) -> None:
         self.query_one(Sidebar).select_index(index)
 
-    def action_switcher(self) -> None:
-        self.dialogs.switcher()
-
-    def action_rename_session(self) -> None:
-        self.dialogs.rename()
-
-    async def action_duplicate_session(self) -> None:
-        await self.dialogs.duplicate()
-
-    def action_delete_session(self) -> None:
-        self.dialogs.delete()
-
-    async def action_undo_delete(self) -> None:
-        await self.dialogs.undo_delete()
-
-    def action_toggle_pin(self) -> None:
-        self.dialogs.toggle_pin()
-
-    def action_search(self) -> None:
-        self.dialogs.search()
-
-    def action_prefill(self) -> None:
-        self.dialogs.prefill()
-
-    def action_prompt_preview(self) -> None:
-        self.dialogs.prompt_preview()
-
-    def action_pick_model(self) -> None:
-        self.server.pick_model()
-
-    def action_server_monitor(self) -> None:
-        self.server.open_monitor()
-
-    def action_toggle_sidebar(self) -> None:
-        self.panes.toggle_sidebar()
+    def action_compare(self) -> None:
+        self.start_worker(open_compare(self), "compare", exclusive=True)
 
     async def action_toggle_settings(self) -> None:
         await self.panes.toggle_settings()
         self.knobs.refresh_adapters()
-
-    def action_focus_filter(self) -> None:
-        self.panes.focus_filter()
-
-    def action_resize_sidebar(self, step: int) -> None:
-        self.panes.resize_sidebar(step)
 
     def on_resize(self) -> None:
         self.panes.fit()
@@ -320,9 +288,6 @@ class MainScreen(Screen[None]):
         if views:
             views[-1].focus()
             views[-1].scroll_visible(animate=False)
-
-    def action_stop_thinking(self) -> None:
-        self.answering.stop_thinking()
 
     def action_stop(self) -> None:
         """Esc: stop the answer being generated, wherever the focus is (what arrived is kept,
@@ -380,6 +345,14 @@ class MainScreen(Screen[None]):
 
     async def ready_to_send(self) -> bool:
         return await self.knobs.ready_to_send()
+
+    @on(TemplateOptionsBox.OptionChanged)
+    def _template_option_changed(self, event: TemplateOptionsBox.OptionChanged) -> None:
+        self.settings.set_option(event.name, event.value)
+
+    @on(TemplateOptionsBox.UseSuggested)
+    def action_use_suggested_template(self) -> None:
+        self.settings.use_suggested()
 
     # -- store failures ------------------------------------------------------------------------
 

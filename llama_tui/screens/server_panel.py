@@ -12,7 +12,6 @@ from ..client import AuthenticationError, LlamaError, Props, Slot
 from ..context_shift import session_fill_note
 from ..domain import CONTEXT_OVERFLOW_ADVICE, ChatMessage, Session
 from ..server_state import ServerState
-from ..templates.detect import is_server_fallback
 from ..widgets.status_bar import WARN_FRACTION, StatusBar
 from .host import ScreenHost
 from .model_picker import ModelPickerScreen
@@ -52,23 +51,16 @@ class ServerPanel:
 
     def _props_changed(self, props: Props | None) -> None:
         self.screen.caches.props_changed(props)
+        self.screen.detect_template(props)
         if props is None:
             self._status.set_model("", 0)
             return
         if self.watch.router_mode and self.screen.services.connection.client.model is None:
             self._status.set_model("router: pick a model (F7)", 0)
             return
-        if is_server_fallback(props.chat_template):
-            self._status.set_model(
-                props.model_name,
-                props.n_ctx,
-                note="⚠ no chat template",
-                note_detail="The model file has no chat template: with the `server` template, llama-server "
-                "renders ChatML, and llama-tui adds ChatML's stop strings so that answers end. A template "
-                "made for the model (settings pane, ctrl+t) will work better.",
-            )
-        else:
-            self._status.set_model(props.model_name, props.n_ctx)
+        # A model file without a chat template: the status bar's template segment says so
+        # (screens/model_template.py), with the family it looks like.
+        self._status.set_model(props.model_name, props.n_ctx)
         self.screen.fill_settings()
         self.update_context_meter()
 

@@ -14,7 +14,7 @@ from textual.message import Message
 from textual.widgets import Collapsible, ProgressBar, Static
 
 from ..domain import CONTEXT_OVERFLOW_ADVICE, ChatMessage
-from ..format import format_slot_cache, format_timings
+from ..format import format_reasoning, format_slot_cache, format_timings
 from ..markdown_chunks import MarkdownChunker
 from ..reasoning import split_reasoning
 from ..sanitize import neutralize, one_line
@@ -85,6 +85,9 @@ def footer_text(message: ChatMessage) -> str:
         parts.append(figures)
     if restored := format_slot_cache(message.meta):
         parts.append(restored)
+    reasoning = format_reasoning(message.meta)  # tokens and time of the reasoning apart from the answer's
+    if reasoning:
+        parts.append(reasoning)
     # The error text came from the server (or the network): shown as plain, neutralised text.
     if message.state == "streaming":
         parts.append("streaming…")

@@ -37,6 +37,7 @@ from ..knobs import (
 from .constraint_editors import ConstraintEditor, TokenRow
 from .knob_fields import KnobGroup, KnobRow, PaneEdit, differs, format_default, matches
 from .lora_editor import Adapter, LoraEditor
+from .template_options import TemplateOptionsBox
 
 
 class SettingsPane(VerticalScroll):
@@ -100,6 +101,8 @@ class SettingsPane(VerticalScroll):
         # The ~150 widgets of the pane cost a tenth of a second at start-up and most start-ups
         # never show them: they are made the first time the pane is shown (`build`).
         self.built = False
+        # What the model's template is, and the session's template options (the screen fills it).
+        self.template_box = TemplateOptionsBox(id="template-box")
 
     async def build(self) -> None:
         """Make the pane's widgets (once) and fill them in."""
@@ -115,6 +118,7 @@ class SettingsPane(VerticalScroll):
             return
         yield Label("Template", classes="section")
         yield Select[str]([], prompt="Template", id="template", compact=True)
+        yield self.template_box
         yield Label("System prompt", classes="section")
         yield TextArea(id="system-prompt", soft_wrap=True, show_line_numbers=False, compact=True)
         yield Label("Presets", classes="section")
