@@ -40,6 +40,8 @@ def _add_server_args(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .cli.params import add_param_args  # light: the knobs' table, no Textual, no aiohttp
+
     parser = argparse.ArgumentParser(
         prog="llama-tui",
         description="A terminal chat client for llama.cpp's llama-server.",
@@ -80,9 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--template", default=None, help="prompt template: chatml, llama3, ..., raw, server (default: server)"
     )
     ask.add_argument("--system", metavar="TEXT", help="system prompt")
-    ask.add_argument("-n", "--n-predict", type=int, metavar="N", help="maximum tokens to generate")
-    ask.add_argument("--temperature", type=float, metavar="T")
-    ask.add_argument("--seed", type=int, metavar="S")
+    add_param_args(ask)  # -n, --temperature, --seed, --param, --grammar-file, --json-schema, --logit-bias
     ask.add_argument("--json", action="store_true", help="print one JSON object at the end instead of streaming")
     ask.add_argument(
         "--raw",

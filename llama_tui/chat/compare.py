@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..client import LlamaCppClient, LlamaError, NotSupported
-from ..domain import KNOBS_BY_NAME, SettingError, format_knob, parse_knob
+from ..knobs import KNOBS_BY_NAME, SettingError, format_knob, parse_knob
 from .connection import TargetClients
 
 MIN_TARGETS, MAX_TARGETS = 2, 4
@@ -96,8 +96,9 @@ def parse_spec(
             raise SpecError(f"{item!r}: write KEY=VALUE,VALUE (e.g. temperature=0.2,0.8)")
         if key not in TARGET_KEYS and key not in KNOBS_BY_NAME:
             raise SpecError(f"{key!r} cannot be compared: use model, template, server or a sampling knob")
-        if key in KNOBS_BY_NAME and KNOBS_BY_NAME[key].kind is list:
-            raise SpecError(f"{key} is a list and cannot be compared here")
+        if key in KNOBS_BY_NAME and KNOBS_BY_NAME[key].kind not in ("int", "float", "bool"):
+            # A list, a grammar, a schema, a bias table: not one value per target.
+            raise SpecError(f"{key} is a list or a text of its own and cannot be compared here")
         if any(key == seen for seen, _ in axes):
             raise SpecError(f"{key} is given twice")
         texts = [v.strip() for v in listed.split(",") if v.strip()]

@@ -38,6 +38,7 @@ from ..domain import CONTEXT_OVERFLOW_ADVICE, ChatMessage
 from ..reasoning import THINK, Phase, ReasoningFormat, ReasoningStream, Start, stop_thinking
 from ..sanitize import one_line
 from ..store import Store, StoreError
+from .constraints import answer_meta
 from .request import CompletionRequest
 
 log = logging.getLogger(__name__)
@@ -201,6 +202,7 @@ class Generation:
         final: FinalEvent | None = None
         stream: AsyncIterator[StreamEvent] | None = None
         meta = dict(answer.meta or {})
+        body: dict[str, Any] = {}
 
         def save(**changes: Any) -> None:
             nonlocal answer, saved
@@ -218,6 +220,7 @@ class Generation:
             built = await request()
             text = AnswerText(answer, built.reasoning, built.start)
             body = built.body()
+            meta.update(answer_meta(body, "", complete=False))  # constrained (grammar or schema)
             base = body.pop("prompt")
             prompt: Any = base
             last_save: float | None = None  # no checkpoint yet: the first token is saved at once
@@ -247,6 +250,7 @@ class Generation:
                             text.feed(addition, 0, self.clock())
                             meta["reasoning_stopped"] = True
                             prompt = _extended(base, "".join(text.raw))
+                            body.pop("generation_prompt", None)  # a reasoning budget: it is over now
                             restarted = True
                             break
                     elif isinstance(event, ProgressEvent):
@@ -287,6 +291,8 @@ class Generation:
             # otherwise leave the response open until garbage collection (the slot stays busy).
             await _close(stream)
         if final is not None:
+            if state == "complete" and meta.get("constrained") == "json_schema":
+                meta.update(answer_meta(body, text.fields()["content"], complete=True))  # parses? validates?
             save(
                 state=state,
                 timings=final.timings.raw if final.timings else None,

@@ -10,7 +10,9 @@ its body, the prompt preview shows its prompt).
 - The parameters: BASE_PARAMS, then the session's sampling settings, then the template's stop
   strings after the user's own (no duplicates), the slot (`choose_slot`) and, in router mode, the
   model; at build time, the reasoning markers as `preserved_tokens` (llama-server sends control
-  tokens as empty text otherwise). Nothing else adds to a request body.
+  tokens as empty text otherwise) and, with a reasoning budget, its markers (`budget_fields`).
+  The knobs' wire format (schema object, [text, bias] pairs, adapter scales) is knobs.wire_params.
+  Nothing else adds to a request body.
 - Compare targets (`for_target`, `RequestBuilder.on`): the session as one target asks (another
   template, router model or sampling settings), rendered through that target's server.
 """
@@ -242,6 +244,26 @@ async def render_prompt(
     return RenderedPrompt(tpl.render(messages, continue_final=continue_final, options=chosen), tuple(tpl.stops))
 
 
+def budget_fields(params: Mapping[str, Any], fmt: ReasoningFormat, start: Start) -> dict[str, Any]:
+    """With `reasoning_budget_tokens` set, what llama-server's reasoning budget needs on a raw
+    /completion (the chat endpoints fill these in from the template): the markers that open and
+    close the reasoning, the text forced before the closing marker, and, when the prompt itself
+    opened the reasoning, that opening as `generation_prompt` so counting starts at the first
+    token. Not with a JSON schema: the server feeds `generation_prompt` to the schema's grammar,
+    which refuses it."""
+    budget = params.get("reasoning_budget_tokens")
+    if not isinstance(budget, int) or isinstance(budget, bool) or budget < 0:
+        return {}
+    fields: dict[str, Any] = {
+        "reasoning_budget_start_tag": fmt.open,
+        "reasoning_budget_end_tags": [fmt.close],
+        "reasoning_budget_message": fmt.stop_text.partition(fmt.close)[0],
+    }
+    if start is Start.REASONING and params.get("json_schema") is None:
+        fields["generation_prompt"] = fmt.open_text
+    return fields
+
+
 def chosen_options(declared: Iterable[TemplateOption], options: Mapping[str, Any] | None) -> dict[str, Any]:
     """The session's values of the `declared` options that are valid (the rest leave the default)."""
     chosen: dict[str, Any] = {}
@@ -343,6 +365,7 @@ class RequestBuilder:
         if rendered.stops:  # the model's own template: its stops are known only now
             body["stop"] = merge_stops(body.get("stop", []), rendered.stops)
         body.setdefault("preserved_tokens", list(fmt.preserved_tokens))
+        body.update(budget_fields(body, fmt, start))
         first = prompt[0]
         if len(prompt) == 1 and isinstance(first, str):
             return CompletionRequest(first, body, fmt, start)

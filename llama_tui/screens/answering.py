@@ -158,6 +158,8 @@ class Answering:
         if screen.server_watch.router_mode and not conversation.session.model:
             screen.notify("This server runs in router mode: pick a model for this session first (F7).")
             return False
+        if not await screen.ready_to_send():  # a constraint the server refuses: the pane says why
+            return False
         if screen.editing is None:
             overflow = await screen.refuse_overflow(text)
             if overflow is not None:
@@ -184,7 +186,7 @@ class Answering:
     async def answer_with_prefill(self, path: list[ChatMessage], prefill: str) -> None:
         """Answer the last user turn of `path` with an answer that starts with `prefill`."""
         conversation = self.screen.conversation
-        if conversation is not None and not self._busy():
+        if conversation is not None and not self._busy() and await self.screen.ready_to_send():
             await self._start(conversation.new_answer(path, self.request_params(), prefill=prefill))
 
     def _clear_composer(self) -> None:
@@ -317,6 +319,8 @@ class Answering:
             return
         if action.changes_conversation and self._busy():
             return
+        if action in (MessageAction.REGENERATE, MessageAction.CONTINUE) and not await self.screen.ready_to_send():
+            return
         message = view.message
         if action in (MessageAction.REGENERATE, MessageAction.CONTINUE) and not await self.screen.ready_to_send():
             return  # another window changed the session (shown now) or still writes its answer
@@ -402,6 +406,8 @@ class Answering:
         alternative in its place (by token id, in the prompt) and lets the model go on from there."""
         conversation = self.screen.conversation
         assert conversation is not None and message.probs is not None
+        if not await self.screen.ready_to_send():
+            return
         start = int(message.probs[choice.index - 1].get("text_end", 0)) if choice.index > 0 else 0
         prefix = message.content[:start]
         plan = conversation.regenerate_from_token(message, prefix, choice.text, choice.token_id, self.request_params())

@@ -1,9 +1,11 @@
 """The main screen: sidebar | chat + composer | settings, with the status bar.
 
 It lays the widgets out, binds the keys and routes widget messages to the chat services
-(chat/: conversation, sessions, request, server watch). Three helpers keep it small:
+(chat/: conversation, sessions, request, server watch). Helpers keep it small:
 `Answering` (generation and actions on messages), `SessionDialogs` (rename, delete, search,
-export, ...), `ServerPanel` (status bar, models, servers) and `SessionCaches` (saved KV caches).
+export, ...), `ServerPanel` (status bar, models, servers), `SessionCaches` (saved KV caches),
+`SessionSettings` and `KnobActions` (the settings pane: every message it posts is a `PaneEdit`,
+handled in one place).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from ..services import AppServices
 from ..templates.model import ModelTemplate
 from ..widgets.chat_pane import ChatPane
 from ..widgets.composer import Composer
+from ..widgets.knob_fields import PaneEdit
 from ..widgets.message_view import MessageView
 from ..widgets.settings_pane import SettingsPane
 from ..widgets.sidebar import Sidebar
@@ -41,6 +44,8 @@ from .finder import ServerFinder
 from .help import HelpScreen
 from .host import Work
 from .keys import MAIN_KEYS
+from .knob_actions import KnobActions
+from .main_actions import HelperActions
 from .model_template import TemplateDetection
 from .panes import Panes
 from .server_panel import ServerPanel
@@ -50,7 +55,7 @@ from .session_settings import SessionSettings
 from .store_sync import StoreSync
 
 
-class MainScreen(Screen[None]):
+class MainScreen(HelperActions, Screen[None]):
     BINDINGS = MAIN_KEYS
     HELP_ALSO = (MessageView,)  # the help lists a message's keys wherever the focus is
 
@@ -71,6 +76,7 @@ class MainScreen(Screen[None]):
         self.finder = ServerFinder(self, self.server)
         self.caches = SessionCaches(self)
         self.settings = SessionSettings(self)
+        self.knobs = KnobActions(self, self.settings)
         self.panes = Panes(self)
         self.detection = TemplateDetection(self, self.settings)
         self._filter = ""
@@ -130,7 +136,8 @@ class MainScreen(Screen[None]):
         return await self.answering.stop_all()
 
     async def ready_to_send(self) -> bool:
-        return await self.store_sync.ready_to_send()
+        # The store first: a session changed elsewhere is shown before its constraints are checked.
+        return await self.store_sync.ready_to_send() and await self.knobs.ready_to_send()
 
     def request_params(self) -> dict[str, Any]:
         return self.answering.request_params()
@@ -252,6 +259,7 @@ class MainScreen(Screen[None]):
 
     def fill_settings(self) -> None:
         self.settings.fill()
+        self.knobs.refresh_adapters()
 
     @on(Sidebar.SessionSelected)
     async def _session_selected(self, event: Sidebar.SessionSelected) -> None:
@@ -275,56 +283,12 @@ class MainScreen(Screen[None]):
     def action_nth_session(self, index: int) -> None:
         self.query_one(Sidebar).select_index(index)
 
-    def action_switcher(self) -> None:
-        self.dialogs.switcher()
-
-    def action_rename_session(self) -> None:
-        self.dialogs.rename()
-
-    async def action_duplicate_session(self) -> None:
-        await self.dialogs.duplicate()
-
-    def action_delete_session(self) -> None:
-        self.dialogs.delete()
-
-    async def action_undo_delete(self) -> None:
-        await self.dialogs.undo_delete()
-
-    def action_trash(self) -> None:
-        self.store_sync.open_trash()
-
-    def action_toggle_pin(self) -> None:
-        self.dialogs.toggle_pin()
-
-    def action_search(self) -> None:
-        self.dialogs.search()
-
-    def action_prefill(self) -> None:
-        self.dialogs.prefill()
-
-    def action_prompt_preview(self) -> None:
-        self.dialogs.prompt_preview()
-
-    def action_pick_model(self) -> None:
-        self.server.pick_model()
-
-    def action_server_monitor(self) -> None:
-        self.server.open_monitor()
-
     def action_compare(self) -> None:
         self.start_worker(open_compare(self), "compare", exclusive=True)
 
-    def action_toggle_sidebar(self) -> None:
-        self.panes.toggle_sidebar()
-
     async def action_toggle_settings(self) -> None:
         await self.panes.toggle_settings()
-
-    def action_focus_filter(self) -> None:
-        self.panes.focus_filter()
-
-    def action_resize_sidebar(self, step: int) -> None:
-        self.panes.resize_sidebar(step)
+        self.knobs.refresh_adapters()
 
     def on_resize(self) -> None:
         self.panes.fit()
@@ -337,9 +301,6 @@ class MainScreen(Screen[None]):
         if views:
             views[-1].focus()
             views[-1].scroll_visible(animate=False)
-
-    def action_stop_thinking(self) -> None:
-        self.answering.stop_thinking()
 
     def action_stop(self) -> None:
         """Esc: stop the answer being generated, wherever the focus is (what arrived is kept,
@@ -385,23 +346,15 @@ class MainScreen(Screen[None]):
     def refuse(self, refusal: Refusal) -> None:
         self.notify(refusal.reason, severity="error" if refusal.severity == "error" else "warning", markup=False)
 
-    # -- settings (SessionSettings does the work) ----------------------------------------------
+    # -- settings (SessionSettings and KnobActions do the work) ---------------------------------
 
-    @on(SettingsPane.SettingChanged)
-    def _setting_changed(self, event: SettingsPane.SettingChanged) -> None:
-        self.settings.set_knob(event.name, event.value)
+    @on(PaneEdit)
+    def _pane_edit(self, event: PaneEdit) -> None:
+        self.knobs.handle(event)
 
-    @on(SettingsPane.ResetAll)
-    def _reset_all(self) -> None:
-        self.settings.reset_all()
-
-    @on(SettingsPane.TemplateChanged)
-    def _template_changed(self, event: SettingsPane.TemplateChanged) -> None:
-        self.settings.set_template(event.name)
-
-    @on(SettingsPane.SystemPromptChanged)
-    def _system_prompt_changed(self, event: SettingsPane.SystemPromptChanged) -> None:
-        self.settings.set_system_prompt(event.text)
+    async def open_settings(self) -> None:
+        if not self.query_one(SettingsPane).display:
+            await self.panes.toggle_settings()
 
     @on(TemplateOptionsBox.OptionChanged)
     def _template_option_changed(self, event: TemplateOptionsBox.OptionChanged) -> None:
@@ -410,11 +363,3 @@ class MainScreen(Screen[None]):
     @on(TemplateOptionsBox.UseSuggested)
     def action_use_suggested_template(self) -> None:
         self.settings.use_suggested()
-
-    @on(SettingsPane.PresetApplied)
-    def _preset_applied(self, event: SettingsPane.PresetApplied) -> None:
-        self.settings.apply_preset(event.name)
-
-    @on(SettingsPane.SavePresetRequested)
-    def _save_preset(self) -> None:
-        self.settings.save_preset()

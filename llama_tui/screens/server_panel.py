@@ -9,6 +9,7 @@ from textual.worker import Worker
 
 from ..chat.server_watch import ServerWatch
 from ..client import AuthenticationError, LlamaError, Props, Slot
+from ..context_shift import session_fill_note
 from ..domain import CONTEXT_OVERFLOW_ADVICE, ChatMessage, Session
 from ..server_state import ServerState
 from ..widgets.status_bar import WARN_FRACTION, StatusBar
@@ -216,7 +217,10 @@ class ServerPanel:
             return  # e.g. the server fell asleep: what was counted still holds
         self.context = count
         if count is not None:
-            self._status.set_context(count.used, count.n_ctx)
+            # The tooltip (and the settings pane) say what happens when the context fills.
+            note = session_fill_note(session.settings.values, props.default_params, count.used, count.n_ctx)
+            self._status.set_context(count.used, count.n_ctx, note=note)
+            self.screen.settings_pane().set_context_note(note)
         elif self.watch.asleep:
             self._status.set_context(None, props.n_ctx, note="counted once the server is awake")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -58,13 +59,27 @@ def shown_text(text: str) -> str:
     return neutralize(text[:DISPLAY_LIMIT]) + f"\n\n… {more:,} more characters not shown (y copies the whole message)"
 
 
+def constraint_mark(meta: dict[str, Any]) -> str:
+    """How an answer was constrained, and for a JSON schema whether it parses and validates."""
+    if meta.get("constrained") == "grammar":
+        return "⊨ grammar"
+    if meta.get("schema_ok") is True:
+        return "⊨ JSON schema: valid ✓"
+    if meta.get("schema_ok") is False:
+        return f"⊨ JSON schema: ✗ {one_line(str(meta.get('schema_error') or 'invalid'), 80)}"
+    return "⊨ JSON schema"
+
+
 def footer_text(message: ChatMessage) -> str:
     """Figures and markers under an answer: speed from the server's timings, and why it ended."""
     if message.role != "assistant":
         return ""
     parts: list[str] = []
-    if (message.meta or {}).get("edited") is True:
+    meta = message.meta or {}
+    if meta.get("edited") is True:
         parts.append("✎ edited by hand")
+    if meta.get("constrained") in ("grammar", "json_schema"):
+        parts.append(constraint_mark(meta))
     figures = format_timings(message.timings, message.stop_type, message.ttft_ms, truncated=message.truncated)
     if figures:
         parts.append(figures)

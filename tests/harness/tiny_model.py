@@ -423,3 +423,41 @@ def _real_vocab(path: Path) -> dict[str, tuple[list[Any], Any]]:
     if "tokenizer.ggml.tokens" not in fields:
         raise ValueError(f"{path} has no token list")
     return fields
+
+
+def make_tiny_lora(path: Path, *, n_embd: int = 64, n_vocab: int | None = None, rank: int = 4, seed: int = 1) -> Path:
+    """Write (or reuse) a LoRA adapter GGUF for the default tiny model (``make_tiny_model`` with
+    its default sizes): low-rank A/B pairs on ``output.weight`` and every layer's ``attn_q``, large
+    enough that scale 1 changes what the model writes. llama-server loads it with ``--lora FILE``
+    and lists it at /lora-adapters. ``path`` is a cache directory, as for ``make_tiny_model``."""
+    import gguf
+    import numpy as np
+
+    n_vocab = n_vocab if n_vocab is not None else len(build_vocab()[0])
+    digest = hashlib.sha256(json.dumps([GENERATOR_VERSION, n_embd, n_vocab, rank, seed]).encode()).hexdigest()[:12]
+    target = Path(path) / f"tiny-lora-g{GENERATOR_VERSION}-{digest}.gguf"
+    if target.is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    fd, tmp_name = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        writer = gguf.GGUFWriter(tmp_name, "llama")
+        writer.add_type("adapter")
+        writer.add_string("adapter.type", "lora")
+        writer.add_float32("adapter.lora.alpha", float(rank))
+        # ggml's ne is numpy's shape reversed: lora_a is ne [n_in, rank], lora_b ne [rank, n_out].
+        pairs = {"output.weight": (n_embd, n_vocab), **{f"blk.{i}.attn_q.weight": (n_embd, n_embd) for i in range(2)}}
+        for name, (n_in, n_out) in pairs.items():
+            writer.add_tensor(f"{name}.lora_a", (rng.standard_normal((rank, n_in)) * 2.0).astype(np.float32))
+            writer.add_tensor(f"{name}.lora_b", (rng.standard_normal((n_out, rank)) * 2.0).astype(np.float32))
+        writer.write_header_to_file()
+        writer.write_kv_data_to_file()
+        writer.write_tensors_to_file()
+        writer.close()
+        os.replace(tmp_name, target)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return target

@@ -300,3 +300,35 @@ async def test_an_unexpected_failure_is_told_in_plain_words_and_its_detail_kept(
     assert result.error is not None and "ZeroDivisionError" not in result.error.message
     assert (stored.meta or {})["failure_detail"] == "ZeroDivisionError: division by zero"
     assert "ZeroDivisionError: division by zero" in caplog.text  # the log has the traceback
+
+
+async def test_stop_thinking_under_a_reasoning_budget_does_not_restart_the_budget(store: Store) -> None:
+    """With a budget the request says the prompt opened the reasoning (`generation_prompt`); once
+    ctrl+g has closed it, the continued request must not say so again, or the server's budget
+    would count the answer as reasoning and force the closing marker into it."""
+    answer = streaming_answer(store)
+    client = TwoStreams([TokenEvent("Forty-two.", [9]), FINAL])
+    generation = Generation(client, store)
+
+    class Impatient(Sink):
+        def on_reasoning(self, text: str) -> None:
+            self.reasoning.append(text)
+            generation.end_reasoning()
+
+    budget = {"reasoning_budget_tokens": 50, "reasoning_budget_start_tag": "<think>", "generation_prompt": "<think>\n"}
+
+    async def build() -> CompletionRequest:
+        return CompletionRequest("PROMPT<think>\n", dict(budget), THINK, Start.REASONING)
+
+    await generation.run(answer, build, Impatient())  # type: ignore[arg-type]
+    (_, first), (_, second) = client.asked
+    assert first["generation_prompt"] == "<think>\n"
+    assert "generation_prompt" not in second and second["reasoning_budget_tokens"] == 50
+
+
+async def test_a_constrained_answer_records_it(store: Store) -> None:
+    answer = streaming_answer(store)
+    client = ScriptedClient([TokenEvent('{"n": ', [1]), TokenEvent("1}", [2]), FINAL])
+    schema = {"type": "object", "required": ["n"]}
+    await Generation(client, store).run(answer, request(json_schema=schema), Sink())  # type: ignore[arg-type]
+    assert store.get_message(answer.id).meta == {"constrained": "json_schema", "schema_ok": True}

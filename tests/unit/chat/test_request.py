@@ -213,6 +213,35 @@ async def test_reasoning_is_resent_only_where_the_template_keeps_it() -> None:
     assert [m.reasoning for m in kept] == [None, "R"] and kept[1].content == "A"
 
 
+def test_a_reasoning_budget_names_the_formats_markers() -> None:
+    from llama_tui.chat.request import budget_fields
+    from llama_tui.reasoning import HARMONY, THINK
+
+    assert budget_fields({"temperature": 1}, THINK, Start.REASONING) == {}
+    assert budget_fields({"reasoning_budget_tokens": -1}, THINK, Start.REASONING) == {}
+    assert budget_fields({"reasoning_budget_tokens": 64}, THINK, Start.REASONING) == {
+        "reasoning_budget_start_tag": "<think>",
+        "reasoning_budget_end_tags": ["</think>"],
+        "reasoning_budget_message": "\n",
+        "generation_prompt": "<think>\n",  # the prompt opened it: counting starts at once
+    }
+    outside = budget_fields({"reasoning_budget_tokens": 0}, HARMONY, Start.OUTSIDE)
+    assert outside["reasoning_budget_end_tags"] == ["<|end|>"] and "generation_prompt" not in outside
+    # Never with a schema: the server would feed the opening to the schema's grammar.
+    assert "generation_prompt" not in budget_fields(
+        {"reasoning_budget_tokens": 8, "json_schema": {}}, THINK, Start.REASONING
+    )
+
+
+def test_constraints_are_sent_in_the_servers_format() -> None:
+    params = completion_params(
+        SamplingSettings({"json_schema": '{"type": "object"}', "logit_bias": {" no": False}, "grammar": "root ::= x"})
+    )
+    assert params["json_schema"] == {"type": "object"}
+    assert params["logit_bias"] == [[" no", False]]
+    assert params["grammar"] == "root ::= x"
+
+
 async def test_a_compare_target_asks_its_own_template_model_and_settings_on_its_own_server() -> None:
     session = Session(
         id=3,
