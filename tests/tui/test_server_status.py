@@ -6,9 +6,7 @@ model without a chat template is named and its answers get stop strings (item 7)
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ from llama_tui.server_state import ServerState
 from llama_tui.widgets.composer import Composer
 from llama_tui.widgets.message_view import MessageView
 from tests.harness.app import wait_for, wait_for_answer
+from tests.harness.other_client import another_client_generating
 from tests.harness.tiny_model import NO_TEMPLATE, make_tiny_model
 
 
@@ -28,26 +27,6 @@ def status(app: Any, name: str) -> str:
 
 def footer(view: MessageView) -> str:
     return str(view.query_one(".footer", Static).visual)
-
-
-@contextlib.asynccontextmanager
-async def another_client_generating(url: str, n_predict: int = 100_000) -> AsyncIterator[asyncio.Task[None]]:
-    """A long generation by another client (a second terminal, a script) until the block ends."""
-
-    async def generate() -> None:
-        async with LlamaCppClient(url) as client:
-            async for _ in client.stream_completion(
-                "<|im_start|>user\ncount<|im_end|>\n", n_predict=n_predict, ignore_eos=True
-            ):
-                pass
-
-    task = asyncio.ensure_future(generate())
-    try:
-        yield task
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
 
 
 async def is_sleeping(url: str) -> bool:
