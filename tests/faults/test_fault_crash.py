@@ -1,6 +1,7 @@
 """Issue #5, case 10: the app is SIGKILLed while an answer streams from the real llama-server, and
 while it is in the middle of saving. On restart every session opens, the store passes
-PRAGMA integrity_check, and at most the last second of the answer is missing.
+PRAGMA integrity_check, and at most the last second of the answer is missing. Issue 14, item 14:
+a freshly started app killed as soon as its first answer shows has stored that first token.
 
 The app runs in a subprocess (tests/faults/crash_app.py) that reports, every 0.1 s, what has
 arrived on screen; the store is then compared with that.
@@ -61,8 +62,10 @@ def _progress(side: Path) -> list[tuple[float, int]]:
     return out
 
 
-def _run_and_kill(server_url: str, store_path: Path, side: Path, block_in_write: bool) -> float:
-    """Start the app, wait for the moment to kill it, SIGKILL it; returns the time of death."""
+def _run_and_kill(server_url: str, store_path: Path, side: Path, moment: str) -> float:
+    """Start the app, wait for the `moment` to kill it (while-streaming, while-saving,
+    at-the-first-token), SIGKILL it; returns the time of death."""
+    block_in_write = moment == "while-saving"
     cmd = [sys.executable, "-m", "tests.faults.crash_app", "--server", server_url]
     cmd += ["--store", str(store_path), "--side", str(side)]
     if block_in_write:
@@ -82,7 +85,8 @@ def _run_and_kill(server_url: str, store_path: Path, side: Path, block_in_write:
                     break
             else:
                 started = [t for t, n in _progress(side) if n > 0]
-                if started and time.time() - started[0] >= STREAM_SECONDS:
+                wait = 0.0 if moment == "at-the-first-token" else STREAM_SECONDS
+                if started and time.time() - started[0] >= wait:
                     died = time.time()
                     break
             time.sleep(0.02)
@@ -96,9 +100,9 @@ def _run_and_kill(server_url: str, store_path: Path, side: Path, block_in_write:
             proc.wait()
 
 
-@pytest.mark.parametrize("block_in_write", [False, True], ids=["while-streaming", "while-saving"])
+@pytest.mark.parametrize("moment", ["while-streaming", "while-saving", "at-the-first-token"])
 async def test_app_killed_loses_at_most_the_last_second_and_every_session_opens(
-    fresh_llama_server, slow_model: Path, make_app, tmp_path: Path, block_in_write: bool
+    fresh_llama_server, slow_model: Path, make_app, tmp_path: Path, moment: str
 ) -> None:
     server = fresh_llama_server(slow_model, ctx_size=8192)
     store_path = tmp_path / "data" / "sessions.sqlite3"
@@ -106,11 +110,11 @@ async def test_app_killed_loses_at_most_the_last_second_and_every_session_opens(
     side.mkdir()
     before = _populate(store_path)
 
-    died = _run_and_kill(server.url, store_path, side, block_in_write)
+    died = _run_and_kill(server.url, store_path, side, moment)
 
     progress = _progress(side)
     arrived = (side / "text").read_bytes().decode("utf-8", "surrogatepass")
-    if block_in_write:
+    if moment == "while-saving":
         _, wal_before, wal_during = (side / "in-write").read_text().split()
         assert int(wal_during) > int(wal_before)  # killed with the unfinished write's pages in the WAL
     # Stored: a sound file, nothing moved aside, the old sessions unchanged.
@@ -128,9 +132,16 @@ async def test_app_killed_loses_at_most_the_last_second_and_every_session_opens(
         saved = path[1].content
         # At most the last second is missing: everything that had arrived a checkpoint interval
         # (plus slack) before the kill is in the store, and what is stored did arrive.
-        due = max((n for t, n in progress if t <= died - CHECKPOINT - SLACK), default=0)
-        assert due > 0, "the answer did not stream long enough before the kill"
-        assert len(saved) >= due, (len(saved), due, progress[-5:])
+        if moment == "at-the-first-token":
+            # Killed well within the first checkpoint interval: only the first-token save can
+            # have kept anything (before it, the first save came a second after the first token).
+            first_shown = next(t for t, n in progress if n > 0)
+            assert died - first_shown < CHECKPOINT / 2
+            assert saved, "nothing of the first answer was stored"
+        else:
+            due = max((n for t, n in progress if t <= died - CHECKPOINT - SLACK), default=0)
+            assert due > 0, "the answer did not stream long enough before the kill"
+            assert len(saved) >= due, (len(saved), due, progress[-5:])
         assert arrived.startswith(saved) or saved.startswith(arrived)
         assert path[1].state == "streaming"  # as the crash left it; start-up marks it interrupted
         assert store.mark_streaming_interrupted() == 1
