@@ -31,7 +31,7 @@ def assert_usable(app: Any) -> None:
     assert screen.query_one(Footer).region.y == height - 1
 
 
-@pytest.mark.parametrize("key", ["ctrl+t", "f1", "f9", "ctrl+k", "ctrl+f", "f6", "f5"])
+@pytest.mark.parametrize("key", ["ctrl+t", "f1", "f9", "ctrl+k", "ctrl+f", "f6", "f5", "ctrl+o", "alt+x", "f2", "f8"])
 async def test_every_screen_opens_at_80x24(make_app, llama_server, key: str) -> None:
     app = make_app(llama_server.url, default_template="chatml", default_settings={"n_predict": 16})
     async with app.run_test(size=(80, 24)) as pilot:
@@ -52,7 +52,9 @@ async def test_every_screen_opens_at_80x24(make_app, llama_server, key: str) -> 
             await pilot.press("ctrl+t")
             await wait_for(pilot, lambda: screen.query_one(Sidebar).display)  # and comes back
         else:
-            assert app.screen is not screen  # the dialog is up
+            assert app.screen is not screen  # the dialog is up, and fits
+            for part in app.screen.children:
+                assert part.region.right <= 80 and part.region.bottom <= 24, (part, part.region)
             await pilot.press("escape")
             await wait_for(pilot, lambda: app.screen is screen)
         assert_usable(app)
