@@ -1,12 +1,14 @@
 """Writing the config file: the whole config (save_config), or one part edited in place with
-tomlkit so the user's comments and layout survive (presets, and the theme and sidebar width chosen
-in the app). Never writes a file that would not load back; a file holding a key stays 0600."""
+tomlkit so the user's comments and layout survive (presets, the theme and sidebar width chosen in
+the app, and a server typed on the first-run screen). Never writes a file that would not load
+back; a file holding a key stays 0600."""
 
 from __future__ import annotations
 
 import contextlib
 import copy
 import os
+import re
 import secrets
 import stat
 import tomllib
@@ -17,7 +19,15 @@ from typing import Any
 
 import tomli_w
 
-from .config import SAVED_FIELDS, Config, ConfigError, check_knobs, config_from_dict, read_config_file
+from .config import (
+    SAVED_FIELDS,
+    Config,
+    ConfigError,
+    ServerProfile,
+    check_knobs,
+    config_from_dict,
+    read_config_file,
+)
 from .paths import ensure_dir
 
 
@@ -140,6 +150,36 @@ def save_settings(path: Path, **values: Any) -> None:
     if other := set(values) - {"theme", "sidebar_width"}:
         raise ConfigError(f"{', '.join(sorted(other))} is not saved from the app")
     _edit_file(Path(path), lambda doc: doc.update(values))
+
+
+def remember_server(path: Path, url: str, config: Config) -> str | None:
+    """Keep a server typed on the first-run screen as [servers.NAME] (named after its host and
+    port), so that discovery finds it again at the next start without pinning every start to it
+    as server_url would. None when there is nothing to keep: the config already names that URL,
+    or the URL carries a user or password (never written to a file behind the user's back)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.username or parts.password or not parts.hostname:
+        return None
+    if any(p.url.rstrip("/") == url.rstrip("/") for p in config.servers.values()):
+        return None
+    base = re.sub(r"[^A-Za-z0-9_-]+", "-", parts.hostname + (f"-{parts.port}" if parts.port else "")).strip("-")
+    name, n = base or "server", 2
+    while name in config.servers:
+        name, n = f"{base}-{n}", n + 1
+
+    def edit(doc: Any) -> None:
+        import tomlkit
+
+        servers = doc.setdefault("servers", tomlkit.table(is_super_table=True))
+        entry = tomlkit.table()
+        entry["url"] = url
+        servers[name] = entry
+
+    _edit_file(Path(path), edit)
+    config.servers[name] = ServerProfile(url)
+    return name
 
 
 def _edit_file(path: Path, edit: Callable[[Any], None]) -> None:

@@ -11,6 +11,8 @@ from textual.message import Message
 
 from ..chat.discovery import find_server
 from ..client import redact_url
+from ..config import ConfigError
+from ..config_files import remember_server
 from ..demo import SETTINGS, SYSTEM_PROMPT, TEMPLATE, DemoReady, DemoSetup
 from ..domain import SamplingSettings
 from ..server import ManagedServer, ManagedServerError
@@ -74,8 +76,16 @@ class ServerFinder:
 
     async def _chosen(self, choice: FirstRunChoice | None) -> None:
         if isinstance(choice, ConnectTo):
-            await self.panel.use_url(choice.url, self.screen.services.connection.client.api_key)
-            self.screen.notify(f"Using llama-server at {choice.url}.", markup=False)
+            services = self.screen.services
+            await self.panel.use_url(choice.url, services.connection.client.api_key)
+            kept = ""
+            try:
+                name = remember_server(services.config_path, choice.url, services.config)
+                if name is not None:
+                    kept = f" Kept in {services.config_path} as [servers.{name}]: found again at the next start."
+            except ConfigError as e:
+                kept = f" Not kept for next time: {e}"
+            self.screen.notify(f"Using llama-server at {redact_url(choice.url)}.{kept}", markup=False)
         elif isinstance(choice, StartModel):
             await self.start_server(choice.path, None, [])
         elif isinstance(choice, TryDemo):

@@ -11,7 +11,7 @@ import pytest
 from textual.widgets import Button, Input, Static
 
 from llama_tui.chat.discovery import Candidate
-from llama_tui.config import LaunchConfig
+from llama_tui.config import LaunchConfig, load_config
 from llama_tui.demo import SYSTEM_PROMPT, TEMPLATE
 from llama_tui.screens.demo_setup import DemoSetupScreen
 from llama_tui.screens.first_run import FirstRunScreen
@@ -61,6 +61,10 @@ async def test_nothing_answers_then_a_url_checked_live_connects(llama_server, ma
         await wait_for(pilot, lambda: app.main.server_state is ServerState.OK)
         view = await ask_and_wait(pilot, "hello")
         assert view.message.content
+        # Kept for the next start, where discovery looks at the config's named servers.
+        saved = load_config(app.services.config_path)
+        assert [p.url for p in saved.servers.values()] == [llama_server.url]
+        assert any("found again at the next start" in n.message for n in app._notifications)
 
 
 async def test_nothing_answers_then_a_gguf_file_is_served(llama_server_bin, chatml_model, make_app) -> None:

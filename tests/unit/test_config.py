@@ -332,3 +332,37 @@ def test_save_settings_keeps_the_rest_and_checks_sidebar_width(tmp_path: Path) -
         load_config(path)
     with pytest.raises(ConfigError, match="not saved from the app"):
         save_settings(tmp_path / "other.toml", server_url="http://x")
+
+
+def test_a_server_typed_at_first_run_is_kept_as_a_named_server_once(tmp_path: Path) -> None:
+    """The first-run screen's URL is kept as [servers.NAME] (discovery looks there) with the user's
+    comments intact; never twice, never with credentials, and a taken name gets a number."""
+    from llama_tui.chat.discovery import candidates
+    from llama_tui.config_files import remember_server
+
+    path = tmp_path / "config.toml"
+    path.write_text('# mine\ntheme = "nord"\n\n[servers.gpu-box-8080]\nurl = "http://other:1"\n')
+    config = load_config(path)
+    assert remember_server(path, "http://gpu-box:8080", config) == "gpu-box-8080-2"
+    assert remember_server(path, "http://gpu-box:8080/", config) is None  # already kept
+    assert remember_server(path, "http://me:secret@gpu-box:9000", config) is None
+    assert remember_server(path, "https://[::1]:8443", config) == "1-8443"
+    text = path.read_text()
+    assert text.startswith("# mine\n") and "secret" not in text
+    reloaded = load_config(path)
+    assert reloaded.theme == "nord"
+    assert {n: p.url for n, p in reloaded.servers.items()} == {
+        "gpu-box-8080": "http://other:1",
+        "gpu-box-8080-2": "http://gpu-box:8080",
+        "1-8443": "https://[::1]:8443",
+    }
+    assert not reloaded.server_url_set  # discovery still runs at the next start, and finds it there
+    assert "http://gpu-box:8080" in [c.url for c in candidates(reloaded)]
+
+
+def test_a_first_run_server_is_kept_in_a_new_config_file(tmp_path: Path) -> None:
+    from llama_tui.config_files import remember_server
+
+    path = tmp_path / "new" / "config.toml"
+    assert remember_server(path, "http://127.0.0.1:8081", Config()) == "127-0-0-1-8081"
+    assert load_config(path).servers["127-0-0-1-8081"].url == "http://127.0.0.1:8081"
