@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import sqlite3
 from collections.abc import Callable
 from datetime import datetime
@@ -21,8 +22,40 @@ from typing import Final
 
 from .errors import Corrupt, StoreError, StoreTooNew, StoreWriteError
 
-# Each migration is a list of statements, applied in one transaction with its version bump.
-MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
+
+def _ids_never_reused(conn: sqlite3.Connection) -> None:
+    """Migration 4: sessions and messages get AUTOINCREMENT ids. Without it SQLite hands out the
+    id of a purged newest session or message again, and another instance still holding the old
+    id (a streaming checkpoint, a session on screen) would write into the newcomer. SQLite adds
+    AUTOINCREMENT only by rebuilding a table: each is copied as it is (columns added by earlier
+    migrations included, ids kept) with its indexes and triggers; foreign keys are off meanwhile
+    (see migrate), so dropping the old sessions table cascades nothing, and checked at the end."""
+    for table in ("sessions", "messages"):
+        (create,) = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone()
+        extras = [
+            str(r[0])
+            for r in conn.execute(
+                "SELECT sql FROM sqlite_master WHERE tbl_name = ? AND type IN ('index', 'trigger') AND sql IS NOT NULL",
+                (table,),
+            )
+        ]
+        create, n = re.subn(r"\bid INTEGER PRIMARY KEY\b(?! AUTOINCREMENT)", r"\g<0> AUTOINCREMENT", create)
+        renamed, m = re.subn(rf'^CREATE TABLE "?{table}"?', f"CREATE TABLE {table}_v4", create)
+        if n != 1 or m != 1:
+            raise StoreError(f"cannot upgrade the {table} table: unexpected schema")
+        conn.execute(renamed)
+        conn.execute(f"INSERT INTO {table}_v4 SELECT * FROM {table}")
+        conn.execute(f"DROP TABLE {table}")
+        conn.execute(f"ALTER TABLE {table}_v4 RENAME TO {table}")
+        for sql in extras:
+            conn.execute(sql)
+    if conn.execute("PRAGMA foreign_key_check").fetchone() is not None:
+        raise StoreError("cannot upgrade the store: a message points to no session")
+
+
+# Each migration is a list of statements (or a function), applied in one transaction with its
+# version bump.
+MIGRATIONS: Final[tuple[tuple[str, ...] | Callable[[sqlite3.Connection], None], ...]] = (
     # 1: initial schema
     (
         """
@@ -79,6 +112,8 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         "ALTER TABLE messages ADD COLUMN meta_json TEXT",
         "ALTER TABLE sessions ADD COLUMN options_json TEXT NOT NULL DEFAULT '{}'",
     ),
+    # 4: ids are never handed out twice (see _ids_never_reused)
+    _ids_never_reused,
 )
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
@@ -240,17 +275,26 @@ def _check(conn: sqlite3.Connection, path: Path) -> sqlite3.Connection:
 def migrate(conn: sqlite3.Connection, path: Path) -> None:
     if int(conn.execute("PRAGMA user_version").fetchone()[0]) >= SCHEMA_VERSION:
         return
+    # Off while tables are rebuilt (a pragma that cannot change inside a transaction); the
+    # rebuild checks the keys itself before its commit.
+    conn.execute("PRAGMA foreign_keys = OFF")
     conn.execute("BEGIN IMMEDIATE")
     try:
         found = int(conn.execute("PRAGMA user_version").fetchone()[0])  # another instance may have won
         if found > SCHEMA_VERSION:
             raise StoreTooNew(path, found, SCHEMA_VERSION)
         for version in range(found + 1, SCHEMA_VERSION + 1):
-            for statement in MIGRATIONS[version - 1]:
-                conn.execute(statement)
+            migration = MIGRATIONS[version - 1]
+            if callable(migration):
+                migration(conn)
+            else:
+                for statement in migration:
+                    conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {version}")
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+    finally:
+        conn.execute("PRAGMA foreign_keys = ON")

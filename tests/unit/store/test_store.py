@@ -76,7 +76,7 @@ def test_open_creates_dir_and_schema(db_path: Path, store: Store) -> None:
     assert store.recovered_from is None
     conn = store._conn
     assert conn is not None
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 5000
@@ -100,6 +100,70 @@ def test_migrates_from_nothing_to_the_current_version(db_path: Path, kind: str) 
         assert s.recovered_from is None
         assert s.list_sessions() == []
     assert raw(db_path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_ids_of_purged_sessions_and_messages_are_never_handed_out_again(store: Store) -> None:
+    """Before schema 4, purging the newest session gave its id (and its messages' ids) to the next
+    one, and another instance still streaming into the old message wrote into the new one."""
+    keep = new_session(store, "keep")
+    say(store, keep, "kept")
+    doomed = new_session(store, "doomed")
+    doomed_message = say(store, doomed, "gone")
+    assert doomed.id is not None and doomed_message.id is not None
+    store.delete_session(doomed.id)
+    store.purge_session(doomed.id)
+    after = new_session(store, "after")
+    assert after.id is not None and after.id > doomed.id
+    assert (say(store, after, "new").id or 0) > doomed_message.id
+    with pytest.raises(StoreNotFound):
+        store.update_message(doomed_message.replace(content="a late checkpoint"))  # goes nowhere
+
+
+def test_a_version_3_store_is_rebuilt_with_its_data_search_and_cascades(db_path: Path) -> None:
+    """A store written by the previous version (schema 3, by its own statements) keeps every
+    field, its search and its cascades through the rebuild that adds AUTOINCREMENT."""
+    db_path.parent.mkdir(parents=True)
+    conn = raw(db_path)
+    conn.execute("PRAGMA foreign_keys = ON")
+    for migration in schema_mod.MIGRATIONS[:3]:
+        for statement in migration:  # type: ignore[union-attr]
+            conn.execute(statement)
+    conn.execute("PRAGMA user_version = 3")
+    conn.execute(
+        "INSERT INTO sessions (id, title, created_at, updated_at, options_json, revision) "
+        "VALUES (1, 'first', 1, 2, '{\"enable_thinking\": false}', 7), (5, 'second', 3, 4, '{}', 0)"
+    )
+    conn.execute(
+        "INSERT INTO messages (id, session_id, parent_id, role, content, created_at, meta_json) VALUES "
+        "(10, 1, NULL, 'user', 'zebra question', 1, NULL), (11, 1, 10, 'assistant', 'zebra answer', 2, "
+        "'{\"edited\": true}'), (20, 5, NULL, 'user', 'other', 3, NULL)"
+    )
+    conn.execute("UPDATE sessions SET head_id = 11 WHERE id = 1")
+    conn.execute("UPDATE sessions SET head_id = 20 WHERE id = 5")
+    conn.close()
+
+    with Store.open(db_path) as store:
+        assert store.recovered_from is None
+        path = store.active_path(1)
+        assert [(m.id, m.content, m.meta) for m in path] == [
+            (10, "zebra question", None),
+            (11, "zebra answer", {"edited": True}),
+        ]
+        session = store.get_session(1)
+        assert session.template_options == {"enable_thinking": False}
+        assert sorted(hit[1].id or 0 for hit in store.search("zebra")) == [10, 11]
+        store.delete_session(5)
+        store.purge_session(5)  # the foreign key still cascades to its messages
+        assert store._conn is not None
+        assert store._conn.execute("SELECT count(*) FROM messages WHERE session_id = 5").fetchone()[0] == 0
+        assert (new_session(store, "next").id or 0) > 5
+        assert store._conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    conn = raw(db_path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 4
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    assert {"sessions_list", "messages_tree", "messages_streaming"} <= names and "sessions_v4" not in names
+    assert "AUTOINCREMENT" in conn.execute("SELECT sql FROM sqlite_master WHERE name = 'messages'").fetchone()[0]
 
 
 def test_failed_migration_rolls_back_and_later_ones_apply(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
