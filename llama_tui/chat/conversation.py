@@ -174,13 +174,27 @@ class Conversation:
         chosen alternative token in its place (by id, in the prompt) and lets the model go on."""
         parent_path = self.path_until(message.id, inclusive=False)
         self.session.head_id = parent_path[-1].id if parent_path else None
-        plan = self._add_answer(parent_path, prefix + token_text, params)
+        plan = self._add_answer(parent_path, prefix + token_text, params, reasoning=message.reasoning)
         if plan is None:
             return None
-        return AnswerPlan(plan.answer, parent_path, plan.params, suffix=(prefix, token_id))
+        if not message.reasoning:
+            return AnswerPlan(plan.answer, parent_path, plan.params, suffix=(prefix, token_id))
+        # The token came after reasoning: continue from the output that led to it (the reasoning
+        # closed, then the prefix), or a thinking model would take the prefix for more thinking.
+        # With no prefix there is nothing to join the token to: it goes as text.
+        if not prefix:
+            return AnswerPlan(plan.answer, [*parent_path, plan.answer], plan.params, continue_final=True)
+        partial = plan.answer.replace(content=prefix)
+        return AnswerPlan(plan.answer, [*parent_path, partial], plan.params, continue_final=True, suffix=(token_id,))
 
     def _add_answer(
-        self, path: list[ChatMessage], content: str, params: dict[str, Any], *, continue_final: bool = False
+        self,
+        path: list[ChatMessage],
+        content: str,
+        params: dict[str, Any],
+        *,
+        continue_final: bool = False,
+        reasoning: str | None = None,
     ) -> AnswerPlan | None:
         parent = path[-1] if path else None
         answer = self.writes.run(
@@ -188,6 +202,7 @@ class Conversation:
             ChatMessage(
                 role="assistant",
                 content=content,
+                reasoning=reasoning,
                 session_id=self.session.id,
                 parent_id=parent.id if parent else None,
                 state="streaming",

@@ -155,6 +155,28 @@ def test_regenerate_from_token_keeps_the_prefix_and_appends_the_token_id(convers
     assert conversation.alternatives(plan.answer.id) == (2, 2)
 
 
+def test_regenerate_from_token_after_reasoning_keeps_the_reasoning_before_the_token(conversation: Conversation) -> None:
+    """The token came after the model's reasoning: the new answer keeps that reasoning, and its
+    prompt is the original output up to the token (reasoning closed, then the prefix), not the
+    bare generation prompt, where a thinking model would take the answer for more thinking."""
+    sent = conversation.send("q")
+    assert isinstance(sent, Sent)
+    a1 = answer(conversation, sent.path, "Hello world")
+    conversation.store.update_message(a1.replace(reasoning="Let me see."))
+    a1 = conversation.store.get_message(a1.id or 0)
+    plan = conversation.regenerate_from_token(a1, "Hello", " there", 1234, PARAMS)
+    assert isinstance(plan, AnswerPlan)
+    assert (plan.answer.content, plan.answer.reasoning) == ("Hello there", "Let me see.")
+    assert conversation.store.get_message(plan.answer.id or 0).reasoning == "Let me see."
+    assert plan.continue_final and plan.suffix == (1234,)
+    assert plan.path[:-1] == sent.path
+    assert (plan.path[-1].content, plan.path[-1].reasoning) == ("Hello", "Let me see.")
+    # The first token of the answer: nothing to join it to, so it goes as text after the reasoning.
+    first = conversation.regenerate_from_token(a1, "", "Hi", 99, PARAMS)
+    assert isinstance(first, AnswerPlan) and first.continue_final and first.suffix == ()
+    assert (first.path[-1].content, first.path[-1].reasoning) == ("Hi", "Let me see.")
+
+
 def test_fork_copies_the_path_up_to_the_message(conversation: Conversation, store: Store) -> None:
     conversation.session.title = "Talk"
     q1 = conversation.send("q1")

@@ -206,6 +206,16 @@ async def test_continuing_an_answer_puts_its_reasoning_back_before_it() -> None:
     assert server.seen == [[{"role": "user", "content": "q"}]]
 
 
+async def test_a_token_chosen_after_reasoning_follows_the_closed_reasoning_by_id() -> None:
+    server = TemplateServer(generation_prompt="[assistant]<think>\n")
+    builder = RequestBuilder(StandInConnection(server))  # type: ignore[arg-type]
+    partial = ChatMessage(role="assistant", content="Hello", reasoning="Let me see.")
+    path = [ChatMessage(role="user", content="q"), partial]
+    request = await builder.build(Session(id=1, template="server"), path, {}, continue_final=True, suffix=(1234,))
+    assert request.prompt == ("[user]q[assistant]<think>\nLet me see.\n</think>\n\nHello", 1234)
+    assert request.start is Start.ANSWER
+
+
 async def test_reasoning_is_resent_only_where_the_template_keeps_it() -> None:
     path = [ChatMessage(role="user", content="q"), ChatMessage(role="assistant", content="A", reasoning="R")]
     assert [m.reasoning for m in build_history(Session(template="server"), path)] == [None, None]
