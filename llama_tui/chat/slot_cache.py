@@ -250,21 +250,33 @@ class SlotCache:
                 self._not_reused.add(self.identity.key)
                 self._assess()
                 self._emit(EventKind.NOT_REUSED, session_id, f"{report.footer}; {self.support.hint or 'not saving'}")
+        await self._record(session_id, prepared, slot, text)
+        return report
+
+    def after_stop(self, session_id: int, prepared: Prepared, *, text: str) -> None:
+        """An answer stopped (Esc) has no final event, yet the server keeps in its slot the
+        prompt and what was generated up to the stop: record it in the background, so that
+        leaving the session saves it. Nothing is judged about a restore."""
+        task: asyncio.Task[object] = asyncio.ensure_future(self._record(session_id, prepared, None, text))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _record(self, session_id: int, prepared: Prepared, slot: int | None, text: str) -> None:
+        """`slot` now holds the session (`text`: its prompt and answer)."""
         if slot is None:  # the answer did not say: with one slot it can only be that one
             slot = prepared.slot if prepared.slot is not None else 0 if self._total_slots == 1 else None
         if slot is None or not self.support.can_save:
-            return report  # nothing will be saved: no need to look at /slots
+            return  # nothing will be saved: no need to look at /slots
         async with self._lock:
             for k in [k for k, h in self._held.items() if h.session_id == session_id or k == slot]:
                 del self._held[k]
             try:
                 snap = await self._snapshot()
             except LlamaError:
-                return report
+                return
             s = snap.get(slot)
             n_tokens = _int_field(s, "n_prompt_tokens")
             self._held[slot] = _Held(session_id, text, max(0, n_tokens or 0), _id_task(s))
-        return report
 
     # -- saving ----------------------------------------------------------------------------------
 

@@ -57,3 +57,9 @@ class CachedTurn:
             text=self.prompt + answer.content,
             cache_n=cache_n if valid and isinstance(cache_n, int) else 0,
         )
+
+    def stopped(self, answer: ChatMessage) -> None:
+        """The answer was stopped before its end (no final event): where the session sits is
+        still known when the request went to a known slot; record it in the background."""
+        if self.prepared is not None:
+            self.cache.after_stop(self.session_id, self.prepared, text=self.prompt + answer.content)

@@ -272,7 +272,10 @@ class Answering:
                     stopped = screen.services.store.get_message(answer.id) if answer.id is not None else None
                 except (KeyError, StoreError):
                     stopped = None
-                await sink.finish(stopped or sink.so_far().replace(state="interrupted"))
+                stopped = stopped or sink.so_far().replace(state="interrupted")
+                if turn is not None:
+                    turn.stopped(stopped)  # the slot holds it still: leaving the session saves it
+                await sink.finish(stopped)
                 raise
             shown = sink.view is not None
             message = result.message

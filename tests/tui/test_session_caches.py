@@ -169,3 +169,33 @@ async def test_an_external_server_without_slot_files_says_what_saving_would_spar
     tokens = timings["prompt_n"] + timings["cache_n"]
     assert f"would gain  a saved cache would spare re-processing {tokens:,} prompt tokens (about" in text
     assert answer.message.meta is None or "slot_cache" not in answer.message.meta
+
+
+async def test_an_answer_stopped_with_esc_is_saved_when_its_session_is_left(
+    make_app: Any, managed: ManagedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stopped answer has no final event; its session's cache is saved on the switch all the same."""
+    from llama_tui.chat.request import BASE_PARAMS
+
+    monkeypatch.setitem(BASE_PARAMS, "ignore_eos", True)
+    files = managed.slot_save_dir
+    assert files is not None
+    app = make_app(managed.url, managed_server=managed, default_settings={**SETTINGS, "n_predict": 100_000})
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = app.main
+        cache = app.services.slot_cache
+        await wait_for(pilot, lambda: cache.support.support is Support.REUSED, timeout=30)
+        await wait_for(pilot, lambda: screen.session is not None)
+        screen.query_one(Composer).insert(filler(700))
+        await pilot.press("enter")
+        await wait_for(
+            pilot, lambda: len(screen.query(MessageView)) == 2 and len(screen.query(MessageView)[-1].text) > 40
+        )
+        await pilot.press("escape")
+        await wait_for(
+            pilot, lambda: not screen.is_generating and screen.query(MessageView)[-1].message.state == "interrupted"
+        )
+        session_a = screen.session.id
+        await pilot.press("ctrl+n")
+        await wait_for(pilot, lambda: screen.session.id != session_a)
+        await wait_for(pilot, lambda: len(list(files.glob("*.kv"))) == 1, timeout=30)

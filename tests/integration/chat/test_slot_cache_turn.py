@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -74,6 +76,48 @@ async def test_a_restored_session_answers_with_its_cache_and_says_so(
     assert second.state == "complete" and second.timings is not None and second.timings["cache_n"] > 700
     assert report is not None and report.reused
     assert report.footer == f"cache restored: {second.timings['cache_n']:,} prompt tokens not re-processed"
+    store.close()
+
+
+async def test_a_stopped_answer_is_saved_when_its_session_is_left_and_restored_after_a_restart(
+    fresh_llama_server: Callable[..., LlamaServer], chatml_model: Path, tmp_path: Path
+) -> None:
+    """Before, an answer stopped with Esc (no final event) left the slot unrecorded: leaving the
+    session saved nothing, and after a restart its whole prompt was processed again."""
+    save_dir = tmp_path / "files"
+    save_dir.mkdir()
+    server = fresh_llama_server(extra_args=["--slot-save-path", str(save_dir)])
+    store = Store.open(tmp_path / "s.sqlite3")
+    session = store.create_session(Session())
+    assert session.id is not None
+    prompt = user_turn(filler(700))
+    message = store.add_message(ChatMessage(role="assistant", content="", session_id=session.id, state="streaming"))
+
+    async def request() -> CompletionRequest:
+        return CompletionRequest(prompt, {"n_predict": 100_000, "ignore_eos": True, "cache_prompt": True})
+
+    async with LlamaCppClient(server.url) as client:
+        cache = SlotCache(client, root=tmp_path / "rec", max_bytes=10**9, files_dir=save_dir, model_file=chatml_model)
+        await cache.refresh()
+        turn = CachedTurn(cache, session.id, request)
+        answering = asyncio.ensure_future(Generation(client, store).run(message, turn.request, Sink()))
+        while len(store.get_message(message.id or 0).content) < 40:
+            await asyncio.sleep(0.05)
+        answering.cancel()  # Esc
+        with contextlib.suppress(asyncio.CancelledError):
+            await answering
+        stopped = store.get_message(message.id or 0)
+        assert stopped.state == "interrupted" and not stopped.timings
+        turn.stopped(stopped)
+        await cache.wait_idle()
+        cache.leave(session.id, next_slot=0)  # another session takes the slot
+        await cache.wait_idle()
+    assert len(list(save_dir.iterdir())) == 1
+    server.restart()
+    nxt = follow_up(prompt, stopped.content, "and then?")
+    second, turn, report = await answer(server.url, tmp_path / "rec", save_dir, chatml_model, store, session, nxt)
+    assert turn.prepared is not None and turn.prepared.restored > 700
+    assert report is not None and report.reused and second.timings is not None and second.timings["cache_n"] > 700
     store.close()
 
 
