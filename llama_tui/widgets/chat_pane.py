@@ -22,13 +22,14 @@ from textual.message import Message
 from textual.widgets import Static
 
 from ..domain import ChatMessage
-from .message_view import MessageView
+from .message_view import DISPLAY_LIMIT, MessageView
 
-# A page is about a screen of messages (by their estimated height), at most PAGE_MAX of them; the
-# window holds about WINDOW_SCREENS screens, at most MAX_VIEWS views.
+# A page is about a screen of messages (by their estimated height), at most PAGE_MAX of them. The
+# window holds at most MAX_VIEWS views and WINDOW_CHARS characters of text (each view is a few
+# widgets whatever its length; its laid-out lines cost memory).
 PAGE_MAX = 24
-WINDOW_SCREENS = 4
-MAX_VIEWS = 60
+MAX_VIEWS = 50
+WINDOW_CHARS = 250_000
 EDGE = 2  # lines from the top or bottom of the window that bring in the next page
 
 
@@ -254,27 +255,33 @@ class ChatPane(VerticalScroll):
             self.call_after_refresh(self._page, True)
 
     async def _trim(self, *, keep_bottom: bool) -> None:
-        """Unmount the views beyond the window's size from the far end (the top if `keep_bottom`).
+        """Unmount views from the far end (the top if `keep_bottom`) while the window holds more
+        than MAX_VIEWS views or WINDOW_CHARS characters; never one within a screen of the viewport.
         The streaming answer's view is hidden instead (its generation still writes into it)."""
         views = self.views()
-        width, budget = self._width(), WINDOW_SCREENS * self._screen()
-        heights = [estimated_height(view.message, width) for view in views]
-        keep = len(views)
-        while keep > 1 and (keep > MAX_VIEWS or sum(heights[-keep:] if keep_bottom else heights[:keep]) > budget):
-            keep -= 1
-        drop = len(views) - keep
-        if not drop:
+        chars = sum(min(len(view.message.content), DISPLAY_LIMIT) for view in views)
+        near_top, near_bottom = self.scroll_y - self._screen(), self.scroll_y + 2 * self._screen()
+        gone: list[MessageView] = []
+        for view in views if keep_bottom else reversed(views):
+            if len(views) - len(gone) <= MAX_VIEWS and chars <= WINDOW_CHARS:
+                break
+            region = view.virtual_region
+            if not region or (region.bottom > near_top and region.y < near_bottom):
+                break  # on screen, or not laid out yet
+            gone.append(view)
+            chars -= min(len(view.message.content), DISPLAY_LIMIT)
+        if not gone:
             return
         self._sync()
-        gone = views[:drop] if keep_bottom else views[keep:]
-        if not keep_bottom and self._hi == len(self._messages) and gone[-1].message.state == "streaming":
-            gone[-1].display = False
-            gone = gone[:-1]
+        count = len(gone)
+        if not keep_bottom and self._hi == len(self._messages) and gone[0].message.state == "streaming":
+            gone[0].display = False
+            gone = gone[1:]
         await self.remove_children(gone)
         if keep_bottom:
-            self._lo += drop
+            self._lo += count
         else:
-            self._hi -= drop
+            self._hi -= count
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)

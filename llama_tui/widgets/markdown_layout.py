@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 
 from markdown_it import MarkdownIt
-from markdown_it.tree import SyntaxTreeNode
+from markdown_it.token import Token
 from textual.content import Content, Span
 
 BULLETS = ("• ", "▪ ", "‣ ", "⭑ ", "◦ ")  # by nesting depth, as Textual's Markdown
@@ -59,6 +59,41 @@ class LaidBlock:
     code: list[str] = field(default_factory=list)  # the code blocks inside, in order (for `b`)
 
 
+class _Node:
+    """A block or inline element from markdown-it's tokens (like its _Node, but with no
+    link to the parent: a tree without cycles is freed at once instead of by the cyclic GC, whose
+    pauses showed as stalls while streaming)."""
+
+    __slots__ = ("attrs", "children", "content", "info", "tag", "type")
+
+    def __init__(self, token: Token | None = None, kind: str = "") -> None:
+        self.type = kind or (token.type.removesuffix("_open") if token is not None else "root")
+        self.tag = token.tag if token is not None else ""
+        self.info = token.info if token is not None else ""
+        self.attrs = token.attrs if token is not None else {}
+        self.content = token.content if token is not None else ""
+        self.children: list[_Node] = []
+
+
+def _tree(tokens: list[Token]) -> _Node:
+    root = _Node()
+    stack = [root]
+    for token in tokens:
+        if token.nesting == 1:
+            node = _Node(token)
+            stack[-1].children.append(node)
+            stack.append(node)
+        elif token.nesting == -1:
+            if len(stack) > 1:
+                stack.pop()
+        else:
+            node = _Node(token)
+            stack[-1].children.append(node)
+            if token.children:
+                node.children = _tree(token.children).children
+    return root
+
+
 @dataclass
 class _Context:
     code_number: int  # the number the next code block gets (1 for the first of a message)
@@ -68,7 +103,7 @@ class _Context:
 def layout_markdown(source: str, width: int, code_number: int = 1) -> list[LaidBlock]:
     """Lay out `source` (a whole document or one section of it) at `width` cells."""
     width = max(MIN_WIDTH, width)
-    root = SyntaxTreeNode(_PARSER.parse(source))
+    root = _tree(_PARSER.parse(source))
     out: list[LaidBlock] = []
     for node in root.children:
         context = _Context(code_number)
@@ -96,7 +131,7 @@ def join_blocks(blocks: list[LaidBlock]) -> list[Content]:
 # -- blocks ------------------------------------------------------------------------------------------
 
 
-def _block(node: SyntaxTreeNode, width: int, context: _Context, depth: int) -> list[Content]:
+def _block(node: _Node, width: int, context: _Context, depth: int) -> list[Content]:
     kind = node.type
     if kind == "paragraph":
         return _wrap(_inline(node), width)
@@ -118,7 +153,7 @@ def _block(node: SyntaxTreeNode, width: int, context: _Context, depth: int) -> l
     return _wrap(Content(node.content.rstrip("\n")), width) if node.content else []
 
 
-def _children(node: SyntaxTreeNode, width: int, context: _Context, depth: int) -> list[Content]:
+def _children(node: _Node, width: int, context: _Context, depth: int) -> list[Content]:
     """The blocks inside a container, with the margins between them (none outside)."""
     blocks: list[LaidBlock] = []
     for child in node.children:
@@ -139,7 +174,7 @@ def _full_width(line: Content, width: int, style: str) -> Content:
     return line.stylize_before(style)
 
 
-def _heading(node: SyntaxTreeNode, width: int) -> list[Content]:
+def _heading(node: _Node, width: int) -> list[Content]:
     level = node.tag  # h1..h6
     lines = _wrap(_inline(node), width)
     style = f".md--{level}"
@@ -148,7 +183,7 @@ def _heading(node: SyntaxTreeNode, width: int) -> list[Content]:
     return [_full_width(line, width, style) for line in lines]
 
 
-def _list(node: SyntaxTreeNode, width: int, context: _Context, depth: int) -> list[Content]:
+def _list(node: _Node, width: int, context: _Context, depth: int) -> list[Content]:
     items = [child for child in node.children if child.type == "list_item"]
     if node.type == "ordered_list":
         start = node.attrs.get("start", 1)
@@ -170,7 +205,7 @@ def _list(node: SyntaxTreeNode, width: int, context: _Context, depth: int) -> li
     return lines
 
 
-def _quote(node: SyntaxTreeNode, width: int, context: _Context, depth: int) -> list[Content]:
+def _quote(node: _Node, width: int, context: _Context, depth: int) -> list[Content]:
     inner = max(MIN_WIDTH, width - 3)  # the bar, then one column of padding each side
     body = _children(node, inner, context, depth) or [Content()]
     bar = Content(QUOTE_BAR).stylize(".md--quote-bar")
@@ -203,7 +238,7 @@ def _code(code: str, language: str, width: int, context: _Context) -> list[Conte
     return lines
 
 
-def _table(node: SyntaxTreeNode, width: int) -> list[Content]:
+def _table(node: _Node, width: int) -> list[Content]:
     rows: list[tuple[bool, list[Content]]] = []
     for section in node.children:
         for row in section.children:
@@ -244,7 +279,7 @@ def _table(node: SyntaxTreeNode, width: int) -> list[Content]:
 # -- inline text ---------------------------------------------------------------------------------------------
 
 
-def _inline(node: SyntaxTreeNode) -> Content:
+def _inline(node: _Node) -> Content:
     """The inline text of a block (paragraph, heading, table cell) as one Content."""
     parts: list[str] = []
     spans: list[Span] = []
@@ -255,7 +290,7 @@ def _inline(node: SyntaxTreeNode) -> Content:
         parts.append(text)
         position += len(text)
 
-    def walk(nodes: list[SyntaxTreeNode]) -> None:
+    def walk(nodes: list[_Node]) -> None:
         for child in nodes:
             kind = child.type
             if kind == "inline":

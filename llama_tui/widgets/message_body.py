@@ -28,7 +28,9 @@ THREAD_CHARS = 6_000
 # While an answer streams, its height grows this many lines at a time (blank lines wait under the
 # text): an update that does not change the height repaints only the lines that changed, while a
 # change of height makes Textual lay out the screen twice and repaint the whole chat (~8 ms).
-GROWTH_LINES = 8
+GROWTH_LINES = 4
+
+STRIP_CACHE = 200  # painted lines kept (a few screens)
 
 
 class MessageBody(Widget):
@@ -114,7 +116,9 @@ class MessageBody(Widget):
         self.document = MarkdownDocument(markdown)
         self._shown: list[Content] = []  # the lines painted (may lag behind during a threaded layout)
         self._shown_width = 0
-        self._strips: dict[int, tuple[Content, int, Strip]] = {}  # y -> (line, width, strip)
+        # y -> (line, width, strip) for the lines painted lately: a Strip is a heavy object (its own
+        # caches), and the cyclic GC's pauses grow with the number of objects alive.
+        self._strips: dict[int, tuple[Content, int, Strip]] = {}
         self._styles: dict[str, Style] = {}
         self._threaded: tuple[int, int] | None = None  # (width, version) being laid out in a thread
         self._reserved = 0  # while streaming: the height given to the layout (see GROWTH_LINES)
@@ -256,16 +260,23 @@ class MessageBody(Widget):
             line = line.stylize(selected, start, len(line) if end == -1 else end)
         strip = self._paint(y, line, width, base)
         if selection is None:
+            self._strips.pop(y, None)
             self._strips[y] = (self._shown[y], width, strip)
+            if len(self._strips) > STRIP_CACHE:  # the least recently painted goes
+                del self._strips[next(iter(self._strips))]
         return strip
 
     def _paint(self, y: int, line: Content, width: int, base: Style) -> Strip:
+        if line.cell_length > width:  # laid out for another width (a thread is laying it out again)
+            line = line.truncate(width)
         segments: list[Segment] = []
         x = 0
         for text, style in line.render(base, end="", parse_style=self._style):
             segments.append(Segment(text, (base + style).rich_style_with_offset(x, y)))
             x += len(text)
-        return Strip(segments, line.cell_length).crop_extend(0, width, base.rich_style)
+        if line.cell_length < width:
+            segments.append(Segment(" " * (width - line.cell_length), base.rich_style))
+        return Strip(segments, width)
 
     def get_selection(self, selection: Selection) -> tuple[str, str] | None:
         text = "\n".join(line.plain for line in self._shown)
