@@ -23,6 +23,7 @@ from ..chat.generation import Generation, build_history, describe_error
 from ..chat.server_watch import HealthPoller
 from ..client import AuthenticationError, LlamaError, NotSupported, ProgressEvent, Props
 from ..domain import ChatMessage, Session, SessionSummary, default_title
+from ..markdown_code import code_blocks
 from ..sanitize import one_line
 from ..server_state import ServerState
 from ..store import StoreError
@@ -50,13 +51,6 @@ def slug(title: str) -> str:
     """A file-name-safe version of a session title."""
     return re.sub(r"[^\w.-]+", "-", title).strip("-")[:60] or "session"
 
-
-def code_blocks(markdown: str) -> list[str]:
-    """The fenced code blocks of a markdown text, without their fences."""
-    return [m.group(1) for m in _FENCE.finditer(markdown)]
-
-
-_FENCE = re.compile(r"^ {0,3}(?:```|~~~)[^\n]*\n(.*?)^ {0,3}(?:```|~~~)[ \t]*$", re.M | re.S)
 
 # Always on: the prompt-progress bar needs return_progress; cache_prompt keeps the KV cache warm.
 BASE_PARAMS: dict[str, Any] = {"return_progress": True, "cache_prompt": True}

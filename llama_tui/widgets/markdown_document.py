@@ -133,6 +133,7 @@ class MarkdownDocument:
         self._width = width
         self._laid = [None] * len(self._sections)
         self._reset_frozen()
+        self._lines = None
 
     def lines(self, width: int) -> list[Content]:
         """Every line of the document at `width` (lays out what is missing)."""
