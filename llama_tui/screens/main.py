@@ -220,6 +220,10 @@ class MainScreen(Screen[None]):
                 view.focus()
                 view.scroll_visible(animate=False)
 
+    @on(ChatPane.Paged)
+    def _paged(self, event: ChatPane.Paged) -> None:
+        self._annotate_alternatives(event.views)
+
     def _annotate_alternatives(self, views: list[MessageView]) -> None:
         """Mark messages that have siblings (edits, regenerations) with '‹ i/n ›'."""
         for view in views:

@@ -13,12 +13,14 @@ the window moves away from the end it is only hidden, and shown again when the w
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from textual import events
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import Static
 
 from ..domain import ChatMessage
@@ -28,7 +30,7 @@ from .message_view import DISPLAY_LIMIT, MessageView
 # window holds at most MAX_VIEWS views and WINDOW_CHARS characters of text (each view is a few
 # widgets whatever its length; its laid-out lines cost memory).
 PAGE_MAX = 24
-MAX_VIEWS = 50
+MAX_VIEWS = 30
 WINDOW_CHARS = 250_000
 EDGE = 2  # lines from the top or bottom of the window that bring in the next page
 
@@ -180,7 +182,7 @@ class ChatPane(VerticalScroll):
             views = self.views()
             if views and self._hi == len(self._messages) and views[-1].message.state == "streaming":
                 keep = views[-1]
-        await self.remove_children([child for child in self.children if child is not keep])
+        await self._unmount([child for child in self.children if child is not keep])
         self._lo, self._hi = lo, hi
         at_end = hi == len(self._messages)
         fresh = self._make_views(lo, hi - 1 if keep is not None and at_end else hi)
@@ -194,6 +196,14 @@ class ChatPane(VerticalScroll):
         if not at_end:
             self.anchor(False)
         self.call_after_refresh(self._fill)
+
+    async def _unmount(self, widgets: Sequence[Widget]) -> None:
+        """Remove widgets; the focus, if it was on one of them, goes to the pane (Textual would
+        move it to the next widget and scroll there, animated)."""
+        focused = self.screen.focused if self.is_attached else None
+        if focused is not None and any(focused is w or w in focused.ancestors for w in widgets):
+            self.focus(scroll_visible=False)
+        await self.remove_children(widgets)
 
     async def _update_markers(self) -> None:
         await self.remove_children(list(self.query_children(".older, .newer, .empty")))
@@ -235,6 +245,8 @@ class ChatPane(VerticalScroll):
             self._hi = hi
         await self._trim(keep_bottom=not older)
         await self._update_markers()
+        if self._hi < len(self._messages):
+            self.anchor(False)  # else the next layout would scroll to the bottom of the window
         if fresh:
             self.post_message(self.Paged(fresh))
         self.call_after_refresh(self._keep_still, anchor, offset)
@@ -277,7 +289,7 @@ class ChatPane(VerticalScroll):
         if not keep_bottom and self._hi == len(self._messages) and gone[0].message.state == "streaming":
             gone[0].display = False
             gone = gone[1:]
-        await self.remove_children(gone)
+        await self._unmount(gone)
         if keep_bottom:
             self._lo += count
         else:
@@ -287,6 +299,8 @@ class ChatPane(VerticalScroll):
         super().watch_scroll_y(old, new)
         if self._paging or not self._messages:
             return
+        if self._hi == len(self._messages) and new >= self.max_scroll_y and not self.is_anchored:
+            self.anchor()  # back at the end of the conversation: follow new text again
         if new <= EDGE and self._lo > 0 and new < old:
             self._paging = True
             self.call_after_refresh(self._page, True)
