@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 
 from rich.segment import Segment
+from textual import work
 from textual.content import Content
 from textual.geometry import Region, Size
 from textual.selection import Selection
@@ -192,12 +193,13 @@ class MessageBody(Widget):
             if self._threaded != (width, document.version):
                 self._threaded = (width, document.version)
                 sections = document.sections()
-                self.run_worker(self._lay_out_in_thread(sections, width), group="layout", exclusive=True)
+                self._lay_out_in_thread(sections, width)
             return False
         self._shown = document.lines(width)
         self._shown_width = width
         return True
 
+    @work(group="layout", exclusive=True)
     async def _lay_out_in_thread(self, sections: list[str], width: int) -> None:
         laid: list[LaidSection] = await asyncio.to_thread(layout_sections, sections, width)
         if self.content_region.width not in (0, width):

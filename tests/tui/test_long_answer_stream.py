@@ -47,7 +47,7 @@ async def test_long_answer_streams_by_sections_and_settles_like_the_reopened_ses
             session = screen.session
             await screen.new_session()
             await screen.open_session(session.id)
-            await wait_for(pilot, lambda: len(screen.query(MessageView)) == 2)
+            await wait_for(pilot, lambda: screen.query(MessageView).last().message.id == view.message.id)
             reopened = screen.query(MessageView).last().markdown
             await wait_for(pilot, lambda: reopened.size.height == len(streamed))
             assert painted(reopened) == streamed
