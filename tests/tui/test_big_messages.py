@@ -23,17 +23,17 @@ def big_markdown(size: int) -> str:
     return (text * (size // len(text) + 1))[:size]
 
 
-def store_with_big_answer(tmp_path, size: int) -> tuple[Store, Session, str]:
+def store_with_big_answer(tmp_path, size: int) -> tuple[Store, str]:
     store = Store.open(tmp_path / "big.sqlite3")
     answer = big_markdown(size)
-    session = store.import_session(
+    store.import_session(
         Session(title="big", head_id=2, created_at=1_700_000_000, updated_at=1_700_000_000),
         [
             ChatMessage(id=1, role="user", content="everything, please", created_at=1_700_000_000),
             ChatMessage(id=2, parent_id=1, role="assistant", content=answer, created_at=1_700_000_001),
         ],
     )
-    return store, session, answer
+    return store, answer
 
 
 def opened(screen) -> bool:
@@ -43,7 +43,7 @@ def opened(screen) -> bool:
 
 
 async def test_a_2_8_mb_answer_is_shown_capped_and_copied_whole(llama_server, make_app, tmp_path) -> None:
-    store, session, answer = store_with_big_answer(tmp_path, BIG)
+    store, answer = store_with_big_answer(tmp_path, BIG)
     app = make_app(llama_server.url, store=store)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.main
@@ -63,7 +63,7 @@ async def test_a_2_8_mb_answer_is_shown_capped_and_copied_whole(llama_server, ma
 async def test_laying_out_a_big_message_never_holds_up_a_key(llama_server, make_app, tmp_path, monkeypatch) -> None:
     """The layout of a long message is held in its worker thread: the composer still echoes keys,
     the message says it is being laid out, and it shows once the thread is done."""
-    store, session, _ = store_with_big_answer(tmp_path, 61_000)
+    store, _ = store_with_big_answer(tmp_path, 61_000)
     release = threading.Event()
     started = threading.Event()
     real = message_body.layout_sections
