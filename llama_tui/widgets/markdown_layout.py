@@ -18,10 +18,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from markdown_it import MarkdownIt
-from markdown_it.token import Token
 from textual.content import Content, Span
+
+from ..markdown_code import parser
+
+if TYPE_CHECKING:
+    from markdown_it.token import Token
 
 BULLETS = ("• ", "▪ ", "‣ ", "⭑ ", "◦ ")  # by nesting depth, as Textual's Markdown
 QUOTE_BAR = "▌"
@@ -44,9 +48,6 @@ _MARGINS = {
 }
 
 _WHITESPACE = re.compile(r"[ \t\r\f\v]+")
-
-# One parser for every thread: MarkdownIt.parse keeps its state in a per-call object.
-_PARSER = MarkdownIt("gfm-like")
 
 
 @dataclass
@@ -103,7 +104,7 @@ class _Context:
 def layout_markdown(source: str, width: int, code_number: int = 1) -> list[LaidBlock]:
     """Lay out `source` (a whole document or one section of it) at `width` cells."""
     width = max(MIN_WIDTH, width)
-    root = _tree(_PARSER.parse(source))
+    root = _tree(parser().parse(source))
     out: list[LaidBlock] = []
     for node in root.children:
         context = _Context(code_number)
