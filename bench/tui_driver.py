@@ -13,9 +13,9 @@ Nothing in llama_tui is changed. Instrumentation only observes:
 - frames: ``App._display`` is wrapped to note the time of every compositor update (headless, Textual
   does all the work of a frame (layout, compositing, the update's strips) except encoding it for the
   terminal and writing it); a frame "shows" a state if the state held when the frame was made;
-- ``MessageView.finish`` and ``MessageView.write`` and ``Markdown.append`` are wrapped to note when
-  they return / how often they run;
-- CPU time is ``time.process_time()`` (all threads of this process, Markdown's parser thread included).
+- ``MessageView.finish`` and ``MessageView.write`` and ``MessageBody.append`` are wrapped to note
+  when they return / how often they run;
+- CPU time is ``time.process_time()`` (all threads of this process, the layout thread included).
 
 Times are ``time.monotonic()`` (CLOCK_MONOTONIC: the same clock as the replay server's
 ``last_event_sent``).
@@ -86,24 +86,22 @@ class Frames:
 
 
 class Hooks:
-    """Class-level wrappers on MessageView.write/finish and Markdown.append (observe only)."""
+    """Class-level wrappers on MessageView.write/finish and MessageBody.append (observe only)."""
 
     def __init__(self) -> None:
-        from textual.widgets import Markdown
-
+        from llama_tui.widgets.message_body import MessageBody
         from llama_tui.widgets.message_view import MessageView
 
         self.finished: list[float] = []
         self.writes = 0
         self.first_write: float | None = None
         self.write_marks: list[tuple[int, float, float]] = []  # (writes, monotonic, cpu) every 100 writes
-        self.appends = 0
-        self.in_flight: list[Any] = []  # Markdown.append work not finished yet
+        self.appends = 0  # updates of the message's text on screen
         hooks = self
 
         orig_finish = MessageView.finish
         orig_write = MessageView.write
-        orig_append = Markdown.append
+        orig_append = MessageBody.append
 
         async def finish(view: Any, message: Any) -> None:
             await orig_finish(view, message)
@@ -117,15 +115,13 @@ class Hooks:
                 hooks.write_marks.append((hooks.writes, monotonic(), cpu()))
             await orig_write(view, text)
 
-        def append(md: Any, markdown: str) -> Any:
+        def append(body: Any, markdown: str) -> None:
             hooks.appends += 1
-            awaitable = orig_append(md, markdown)  # an AwaitComplete: its work is already scheduled
-            hooks.in_flight = [a for a in hooks.in_flight if not a.is_done] + [awaitable]
-            return awaitable
+            orig_append(body, markdown)
 
         MessageView.finish = finish  # type: ignore[method-assign]
         MessageView.write = write  # type: ignore[method-assign]
-        Markdown.append = append  # type: ignore[method-assign]
+        MessageBody.append = append  # type: ignore[method-assign]
 
     def marks(self, t0: float, c0: float) -> list[tuple[int, float, float]]:
         """(writes, seconds, CPU seconds) since (t0, c0), every 100 writes."""
@@ -352,7 +348,7 @@ async def mode_burst(args: argparse.Namespace) -> dict[str, Any]:
         view.start_stream()
 
         def busy() -> bool:
-            return view._stream.busy or any(not a.is_done for a in hooks.in_flight)
+            return view._stream.busy
 
         async def absorbed(since: float) -> float:
             while busy():
@@ -408,7 +404,7 @@ async def mode_burst(args: argparse.Namespace) -> dict[str, Any]:
                     "cpu_s": c1 - c0,
                     "appends": hooks.appends - appends0,
                     "frames": len(frames.times) - frames0,
-                    "blocks": sum(len(chunk.children) for chunk in view.chunks()),
+                    "sections": len(view.markdown.document.sections()),
                 }
             )
         await view._stream.stop()
@@ -474,7 +470,9 @@ async def mode_input(args: argparse.Namespace) -> dict[str, Any]:
         assert hooks.first_write is not None
         t_first = hooks.first_write
         t_presses = monotonic()
-        during = await series(args.presses, args.gap, until=lambda: bool(hooks.finished))
+        # --whole-stream: press until the answer is complete (however many presses that takes).
+        count = 100_000 if args.whole_stream else args.presses
+        during = await series(count, args.gap, until=lambda: bool(hooks.finished))
         stream_finished = bool(hooks.finished)
         t_finish = hooks.finished[0] if hooks.finished else monotonic()
         if not stream_finished:  # do not wait for an app that lags far behind: stop the answer
@@ -615,6 +613,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--burst", type=int, default=200)
     p.add_argument("--presses", type=int, default=50)
     p.add_argument("--gap", type=float, default=0.09)
+    p.add_argument("--whole-stream", action="store_true", help="input: press until the answer is complete")
     p.add_argument("--data-dir")
     p.add_argument("--big-session", type=int)
     p.add_argument("--small-session", type=int)

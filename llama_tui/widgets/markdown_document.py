@@ -11,11 +11,41 @@ widget does that in a worker thread (`layout_sections` is pure) and adopts the r
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
-from textual.content import Content
+from textual.content import Content, Span
 
 from ..markdown_chunks import MarkdownChunker
 from .markdown_layout import LaidBlock, join_blocks, layout_markdown
+
+# A line as the document keeps it: Content while its section may still change; once frozen, its
+# text and spans as a tuple of strings and ints, which the cyclic GC stops tracking (a long answer's
+# thousands of Content objects made each full collection longer: 2x the CPU per token at 40,000
+# characters). The widget turns the few lines on screen back into Content.
+Line = Content | tuple[str, tuple[Span, ...]]
+
+
+def as_content(line: Line) -> Content:
+    if isinstance(line, Content):
+        return line
+    return Content(line[0], list(line[1]), strip_control_codes=False)
+
+
+def plain(line: Line) -> str:
+    return line.plain if isinstance(line, Content) else line[0]
+
+
+def same_line(a: Line, b: Line) -> bool:
+    if a is b:
+        return True
+    if isinstance(a, Content) and isinstance(b, Content):
+        return a.is_same(b)
+    return _compact(a) == _compact(b)
+
+
+def _compact(line: Line) -> tuple[str, tuple[Span, ...]]:
+    return (line.plain, tuple(line.spans)) if isinstance(line, Content) else line
+
 
 # Sections are at least this long (a cut waits for the next safe boundary): small enough that an
 # update re-parses little, large enough that a long answer is not thousands of tiny parses.
@@ -31,9 +61,12 @@ class LaidSection:
     code_number: int
     blocks: list[LaidBlock]
 
-    @property
+    @cached_property
     def codes(self) -> int:
         return sum(len(block.code) for block in self.blocks)
+
+
+_FROZEN = LaidSection("", 0, 0, [])  # stands for a section whose lines were moved into the frozen part
 
 
 def layout_sections(sections: list[str], width: int) -> list[LaidSection]:
@@ -56,10 +89,11 @@ class MarkdownDocument:
         self._laid: list[LaidSection | None] = []
         self._width = 0
         # Lines of the sections before the last one, joined (they no longer change while streaming).
-        self._frozen: list[Content] = []
+        self._frozen: list[Line] = []
         self._frozen_blocks: list[LaidBlock] = []  # the last block of the frozen part (for its margin)
         self._frozen_sections = 0
-        self._lines: list[Content] | None = None
+        self._frozen_codes = 0
+        self._lines: list[Line] | None = None
         self.version = 0  # bumped on every change of text
         if source:
             self.append(source)
@@ -108,12 +142,14 @@ class MarkdownDocument:
         self._frozen = []
         self._frozen_blocks = []
         self._frozen_sections = 0
+        self._frozen_codes = 0  # code blocks in the frozen sections
 
     def pending_chars(self, width: int) -> int:
         """Characters that must be laid out before `lines(width)` can answer."""
         if width != self._width:
             return self.chars
-        return sum(len(text) for text, laid in zip(self._sections, self._laid, strict=True) if laid is None)
+        start = self._frozen_sections  # the frozen sections are laid out (at this width)
+        return sum(len(self._sections[i]) for i in range(start, len(self._sections)) if self._laid[i] is None)
 
     def adopt(self, laid: list[LaidSection]) -> bool:
         """Take layouts made elsewhere (a worker thread) for the sections whose text is unchanged.
@@ -135,20 +171,20 @@ class MarkdownDocument:
         self._reset_frozen()
         self._lines = None
 
-    def lines(self, width: int) -> list[Content]:
+    def lines(self, width: int) -> list[Line]:
         """Every line of the document at `width` (lays out what is missing)."""
         if width != self._width:
             self._set_width(width)
         if self._lines is not None:
             return self._lines
-        number = 1
-        for index, text in enumerate(self._sections):
+        # Only from the first section not frozen: an update costs the same however long the answer.
+        number = 1 + self._frozen_codes
+        for index in range(self._frozen_sections, len(self._sections)):
             laid = self._laid[index]
             if laid is None or laid.code_number != number:
+                text = self._sections[index]
                 laid = LaidSection(text, width, number, layout_markdown(text, width, number))
                 self._laid[index] = laid
-                if index < self._frozen_sections:
-                    self._reset_frozen()  # an earlier section changed (only after adopt): rebuild
             number += laid.codes
         self._freeze()
         blocks = [block for laid in self._laid[self._frozen_sections :] if laid is not None for block in laid.blocks]
@@ -161,8 +197,11 @@ class MarkdownDocument:
             laid = self._laid[self._frozen_sections]
             assert laid is not None
             if laid.blocks:
-                self._frozen.extend(_after(self._frozen_blocks, laid.blocks))
-                self._frozen_blocks = laid.blocks[-1:]
+                self._frozen.extend(_compact(line) for line in _after(self._frozen_blocks, laid.blocks))
+                last = laid.blocks[-1]
+                self._frozen_blocks = [LaidBlock([], last.top, last.bottom)]  # its margins are all that matter
+            self._frozen_codes += laid.codes
+            self._laid[self._frozen_sections] = _FROZEN  # its lines are in _frozen now
             self._frozen_sections += 1
 
     def frozen_lines(self) -> int:

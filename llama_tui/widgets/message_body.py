@@ -20,7 +20,7 @@ from textual.strip import Strip
 from textual.style import Style
 from textual.widget import Widget
 
-from .markdown_document import LaidSection, MarkdownDocument, layout_sections
+from .markdown_document import LaidSection, Line, MarkdownDocument, as_content, layout_sections, plain, same_line
 
 # Laying out costs about 2-3 ms per 1,000 characters on a slow core: above this, a worker thread
 # does it so that a key press never waits behind it.
@@ -115,11 +115,11 @@ class MessageBody(Widget):
     def __init__(self, markdown: str = "") -> None:
         super().__init__()
         self.document = MarkdownDocument(markdown)
-        self._shown: list[Content] = []  # the lines painted (may lag behind during a threaded layout)
+        self._shown: list[Line] = []  # the lines painted (may lag behind during a threaded layout)
         self._shown_width = 0
         # y -> (line, width, strip) for the lines painted lately: a Strip is a heavy object (its own
         # caches), and the cyclic GC's pauses grow with the number of objects alive.
-        self._strips: dict[int, tuple[Content, int, Strip]] = {}
+        self._strips: dict[int, tuple[Line, int, Strip]] = {}
         self._styles: dict[str, Style] = {}
         self._threaded: tuple[int, int] | None = None  # (width, version) being laid out in a thread
         self._reserved = 0  # while streaming: the height given to the layout (see GROWTH_LINES)
@@ -174,7 +174,7 @@ class MessageBody(Widget):
         new = self._shown
         # Usually only the last line or two changed: keep the strips of the lines that did not.
         first, limit = unchanged, min(len(old), len(new))
-        while first < limit and (old[first] is new[first] or old[first].is_same(new[first])):
+        while first < limit and same_line(old[first], new[first]):
             cached = self._strips.get(first)
             if cached is not None and cached[0] is old[first]:
                 self._strips[first] = (new[first], cached[1], cached[2])
@@ -250,20 +250,21 @@ class MessageBody(Widget):
             if y == 0 and self._threaded is not None:
                 return self._paint(y, Content("laying out…").stylize(".md--pending"), width, base)
             return Strip.blank(width, base.rich_style)
-        line = self._shown[y]
+        shown = self._shown[y]
         selection = self.text_selection
         if selection is None:
             cached = self._strips.get(y)
-            if cached is not None and cached[0] is line and cached[1] == width:
+            if cached is not None and cached[0] is shown and cached[1] == width:
                 return cached[2]
-        elif (span := selection.get_span(y)) is not None:
+        line = as_content(shown)
+        if selection is not None and (span := selection.get_span(y)) is not None:
             start, end = span
             selected = self.screen.get_visual_style("screen--selection")
             line = line.stylize(selected, start, len(line) if end == -1 else end)
         strip = self._paint(y, line, width, base)
         if selection is None:
             self._strips.pop(y, None)
-            self._strips[y] = (self._shown[y], width, strip)
+            self._strips[y] = (shown, width, strip)
             if len(self._strips) > STRIP_CACHE:  # the least recently painted goes
                 del self._strips[next(iter(self._strips))]
         return strip
@@ -281,7 +282,7 @@ class MessageBody(Widget):
         return Strip(segments, width)
 
     def get_selection(self, selection: Selection) -> tuple[str, str] | None:
-        text = "\n".join(line.plain for line in self._shown)
+        text = "\n".join(plain(line) for line in self._shown)
         return selection.extract(text), "\n"
 
     def selection_updated(self, selection: Selection | None) -> None:
