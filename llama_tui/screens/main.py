@@ -32,7 +32,7 @@ from ..widgets.chat_pane import ChatPane
 from ..widgets.composer import Composer
 from ..widgets.message_view import MessageAction, MessageView
 from ..widgets.settings_pane import SettingsPane
-from ..widgets.sidebar import Sidebar
+from ..widgets.sidebar import SIDEBAR_LIMIT, Sidebar
 from ..widgets.status_bar import StatusBar
 from .confirm import ConfirmScreen
 from .help import HelpScreen
@@ -148,7 +148,7 @@ class MainScreen(Screen[None]):
         target = tui.initial_session
         if target is None and not tui.new_session:
             # The session used last, pinned or not (the list puts pinned ones first).
-            sessions = tui.store.list_sessions()
+            sessions = tui.store.list_sessions(limit=SIDEBAR_LIMIT)
             target = max(sessions, key=lambda x: x.updated_at).id if sessions else None
         if target is None:
             await self.new_session()
@@ -159,9 +159,11 @@ class MainScreen(Screen[None]):
     # -- sessions ------------------------------------------------------------------------------
 
     def refresh_sessions(self) -> list[SessionSummary]:
-        sessions = self.tui.store.list_sessions(self._filter)
+        sessions = self.tui.store.list_sessions(self._filter, limit=SIDEBAR_LIMIT + 1)
+        more = len(sessions) > SIDEBAR_LIMIT
+        sessions = sessions[:SIDEBAR_LIMIT]
         selected = self.session.id if self.session else None
-        self.query_one(Sidebar).set_sessions(sessions, now=self.tui.clock(), selected_id=selected)
+        self.query_one(Sidebar).set_sessions(sessions, now=self.tui.clock(), selected_id=selected, more=more)
         return sessions
 
     async def new_session(self) -> None:
