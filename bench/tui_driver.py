@@ -503,7 +503,9 @@ async def mode_scale(args: argparse.Namespace) -> dict[str, Any]:
     """A store of N sessions (a copy, in --data-dir) with one big session. Starts on the newest small
     session; times (a) switching to the big session until the frame that shows its last screen,
     (b) refresh_sessions (store query + Sidebar.set_sessions) until the frame that shows it;
-    (c) VmRSS after all that."""
+    (c) VmRSS after all that; (d) ctrl+f search: the search screen, a query started (no debounce)
+    until the frame that shows its hits, for a rare word (one session holds it: a specific message,
+    as users search) and for two common words (thousands of hits to rank)."""
     from llama_tui.widgets.chat_pane import ChatPane
     from llama_tui.widgets.message_view import MessageView
     from llama_tui.widgets.sidebar import Sidebar
@@ -511,6 +513,7 @@ async def mode_scale(args: argparse.Namespace) -> dict[str, Any]:
     from .tui_common import BIG_SESSION_MESSAGES
 
     data = Path(args.data_dir)
+    add_rare_session(data)
     t_start = monotonic()
     rss_start = rss_kb()
     app = make_app(args.url, data, initial_session=args.small_session)
@@ -579,11 +582,59 @@ async def mode_scale(args: argparse.Namespace) -> dict[str, Any]:
             store_q.append(monotonic() - t0)
         out["refresh"] = refreshes
         out["list_sessions_s"] = store_q
+        out["search"] = {name: await _search_times(app, frames, q, args.repeats) for name, q in SEARCHES.items()}
         await settle(frames, quiet=0.2)
         out["rss_kb"] = rss_kb()
         out["rss_start_kb"] = rss_start
         del pilot
     app.store.close()
+    return out
+
+
+SEARCHES = {"rare": "zygomorphic", "common": "compositor latency"}
+RARE_TEXT = "Which flowers are zygomorphic, and why do bees like them?"
+
+
+def add_rare_session(data_dir: Path) -> None:
+    """One more session whose question holds a word no other message has (before the app starts)."""
+    from llama_tui.domain import ChatMessage, Session
+    from llama_tui.store import Store
+
+    store = Store.open(data_dir / "sessions.sqlite3")
+    try:
+        store.import_session(
+            Session(title="Flowers", created_at=1_600_000_000.0, updated_at=1_600_000_000.0, head_id=1),
+            [ChatMessage(id=1, role="user", content=RARE_TEXT, created_at=1_600_000_000.0)],
+        )
+    finally:
+        store.close()
+
+
+async def _search_times(app: Any, frames: Frames, query: str, repeats: int) -> list[dict[str, Any]]:
+    """ctrl+f's screen: from starting the query to the frame that shows its hits."""
+    from textual.widgets import Input
+
+    from llama_tui.screens.search import SearchScreen
+
+    out = []
+    for _ in range(repeats):
+        screen = SearchScreen(app.store)
+        await app.push_screen(screen)
+        await settle(frames, quiet=0.1)
+        field = screen.query_one("#search-input", Input)
+        with field.prevent(Input.Changed):
+            field.value = query
+        c0, t0 = cpu(), monotonic()
+        screen._start(query)
+        await wait_until(lambda screen=screen: screen._shown_query == query, 60, "search hits", 0.001)
+        t_hits = monotonic()
+        t_frame = await frames.next_frame(t_hits, timeout=2.0)
+        out.append({"wall_s": (t_frame or t_hits) - t0, "cpu_s": cpu() - c0, "hits": screen.results.option_count})
+        app.pop_screen()
+        await settle(frames, quiet=0.1)
+    t0 = monotonic()
+    app.store.search(query, limit=100)
+    out.append({"store_only_s": monotonic() - t0})
     return out
 
 
