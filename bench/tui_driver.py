@@ -514,7 +514,7 @@ async def mode_scale(args: argparse.Namespace) -> dict[str, Any]:
 
     data = Path(args.data_dir)
     add_rare_session(data)
-    t_start = monotonic()
+    t_start, cpu_start = monotonic(), cpu()
     rss_start = rss_kb()
     app = make_app(args.url, data, initial_session=args.small_session)
     out: dict[str, Any] = {}
@@ -522,6 +522,7 @@ async def mode_scale(args: argparse.Namespace) -> dict[str, Any]:
         frames = Frames(app)
         screen = await ready(app, server=False)
         out["ready_s"] = monotonic() - t_start
+        out["ready_cpu_s"] = cpu() - cpu_start
         await settle(frames, quiet=0.2)
         chat = screen.query_one(ChatPane)
         sidebar = screen.query_one(Sidebar)
