@@ -79,7 +79,10 @@ class LlamaTui(App[None]):
         # The first frame is up: the ~90,000 objects of Textual, the app and its first screen live
         # as long as the app. Out of the cyclic GC's reach from now on, or each full collection
         # rescans them all (35-50 ms, a stall that showed in key echo while an answer streamed).
+        # run_tui turned the GC off for the start-up (it made 3 full passes over a growing heap,
+        # ~30 ms before the first frame): on again from here.
         gc.freeze()
+        gc.enable()
 
     def on_mount(self) -> None:
         self.push_screen(MainScreen())
