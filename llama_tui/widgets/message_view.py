@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from enum import Enum
+from typing import cast
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -190,8 +191,8 @@ class MessageView(Vertical):
 
     def set_alternatives(self, index: int, total: int) -> None:
         self.alternatives = (index, total)
-        if self.is_mounted:
-            self.query_one(".role", Static).update(self._role_text())
+        for role in self.query_children(".role"):  # none yet (compose reads alternatives) or any more
+            cast(Static, role).update(self._role_text())
 
     def action_request(self, action: str) -> None:
         # Binding actions are strings by Textual's design; the enum turns a typo into an error here.
