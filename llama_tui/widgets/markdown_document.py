@@ -151,6 +151,12 @@ class MarkdownDocument:
         start = self._frozen_sections  # the frozen sections are laid out (at this width)
         return sum(len(self._sections[i]) for i in range(start, len(self._sections)) if self._laid[i] is None)
 
+    def only_the_last_pending(self, width: int) -> bool:
+        """Only the last section waits to be laid out at `width` (the streaming case)."""
+        if width != self._width:
+            return len(self._sections) <= 1
+        return all(self._laid[i] is not None for i in range(self._frozen_sections, len(self._sections) - 1))
+
     def adopt(self, laid: list[LaidSection]) -> bool:
         """Take layouts made elsewhere (a worker thread) for the sections whose text is unchanged.
         False if they are for another width than the current one and nothing was taken."""

@@ -187,14 +187,16 @@ class MessageBody(Widget):
             self.refresh(Region(0, first, width, end - first))
 
     def _lay_out(self, width: int) -> bool:
-        """Make `_shown` the document at `width`: now if that is quick, else start a thread (False)."""
+        """Make `_shown` the document at `width`: now if that is quick, else start a thread (False).
+        A streamed answer's last section is always laid out now (it changes with every update: a
+        thread's result would be stale before it came back); a long code block makes it cost
+        ~2 ms per 1,000 characters, which the pacing spreads out."""
         document = self.document
-        if document.pending_chars(width) > THREAD_CHARS:
-            if self._threaded != (width, document.version):
+        if document.pending_chars(width) > THREAD_CHARS and not document.only_the_last_pending(width):
+            if self._threaded is None or self._threaded[0] != width:
                 self._threaded = (width, document.version)
-                sections = document.sections()
-                self._lay_out_in_thread(sections, width)
-            return False
+                self._lay_out_in_thread(document.sections(), width)
+            return False  # a thread is on it; what changes meanwhile is laid out when it is done
         self._shown = document.lines(width)
         self._shown_width = width
         return True
@@ -202,7 +204,7 @@ class MessageBody(Widget):
     @work(group="layout", exclusive=True)
     async def _lay_out_in_thread(self, sections: list[str], width: int) -> None:
         laid: list[LaidSection] = await asyncio.to_thread(layout_sections, sections, width)
-        if self.content_region.width not in (0, width):
+        if self._threaded is None or self._threaded[0] != width:
             return  # resized meanwhile: a newer layout is on its way
         self._threaded = None
         self.document.adopt(laid)

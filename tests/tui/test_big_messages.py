@@ -11,7 +11,7 @@ from llama_tui.domain import ChatMessage, Session
 from llama_tui.store import Store
 from llama_tui.widgets.composer import Composer
 from llama_tui.widgets.message_view import DISPLAY_LIMIT, MessageView
-from tests.harness.app import ask_and_wait, wait_for
+from tests.harness.app import ask_and_wait, wait_for, wait_for_answer
 from tests.harness.fault_server import FaultServer, final, token
 from tests.harness.samples import sample_markdown
 
@@ -107,3 +107,29 @@ async def test_an_answer_streamed_past_the_cap_is_shown_capped_and_stored_whole(
             assert shown.startswith(answer[:1000]) and len(shown) < DISPLAY_LIMIT + 200
             assert "20,000 more characters not shown" in shown
             assert app.store.get_message(view.message.id).content == answer
+
+
+async def test_a_long_code_block_shows_while_it_streams(make_app) -> None:
+    """A code block longer than what is laid out in a thread (THREAD_CHARS) is one section that
+    changes with every update: it is laid out at once each time, so it shows as it grows."""
+    code = "\n".join(f"def step_{i}(x):\n    return x * {i}  # line {i}" for i in range(300))
+    answer = f"Here:\n\n```python\n{code}\n```\n"
+    assert len(answer) > 2 * message_body.THREAD_CHARS
+    pieces = [answer[i : i + 40] for i in range(0, len(answer), 40)]
+    async with FaultServer() as fs:
+        fs.completion = lambda r: fs.stream(r, [token(p) for p in pieces] + [final(len(pieces))], delay=0.005)
+        app = make_app(fs.url, default_template="chatml")
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = app.main
+            await wait_for(pilot, lambda: screen.session is not None)
+            screen.query_one(Composer).insert("code please")
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: len(screen.query(MessageView)) == 2)
+            body = screen.query(MessageView).last().markdown
+            # Seen while streaming: past the size a thread would take, the lines keep coming.
+            await wait_for(pilot, lambda: len(body.source) > message_body.THREAD_CHARS + 2000 and screen.is_generating)
+            shown_lines = body.size.height
+            await wait_for(pilot, lambda: body.size.height > shown_lines + 20 and screen.is_generating)
+            view = await wait_for_answer(pilot, timeout=60)
+            assert view.markdown.source == answer
+            assert view.markdown._threaded is None
