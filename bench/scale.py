@@ -58,6 +58,7 @@ def run() -> BenchResult:
             data = Path(tempfile.mkdtemp(prefix=f"bench-scale-{n}-"))
             try:
                 copy_store(db, data)
+                os.sync()  # the copy's write-back (180 MB at 100,000 sessions) must not overlap the run
                 log(f"{NAME}: {n:,} sessions + one of {BIG_SESSION_MESSAGES:,} messages")
                 r = run_driver(
                     "scale",
