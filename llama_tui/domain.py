@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -47,9 +49,25 @@ KNOBS: tuple[Knob, ...] = (
     Knob("n_predict", int, -1, 10_000_000, "Max tokens to generate; -1 = until stop."),
     Knob("seed", int, -1, 2**32 - 1, "RNG seed; -1 = random."),
     Knob("n_probs", int, 0, 100, "Return the top N token probabilities; 0 disables."),
-    Knob("stop", list, help="Extra stop strings, comma separated."),
+    Knob(
+        "stop",
+        list,
+        help='Extra stop strings, comma separated; in "double quotes" (JSON escapes) for a comma, spaces at '
+        'the ends or a new line: "\\n\\nUser:", END',
+    ),
     Knob("samplers", list, help="Sampler order, e.g. top_k, top_p, min_p, temperature."),
 )
+
+# The sampler names llama-server accepts in `samplers` (b1-0c1e570; checked one by one). It drops
+# any other name without a word, and with none left it samples with no samplers at all.
+SAMPLERS: tuple[str, ...] = (
+    "penalties", "dry", "top_n_sigma", "top_k", "typ_p", "top_p", "min_p", "xtc", "temperature", "infill",
+    "adaptive_p",
+)  # fmt: skip
+SAMPLER_ALIASES: dict[str, str] = {
+    "top-k": "top_k", "top-p": "top_p", "nucleus": "top_p", "min-p": "min_p", "typ-p": "typ_p", "typ": "typ_p",
+    "temp": "temperature", "top-n-sigma": "top_n_sigma",
+}  # fmt: skip
 KNOBS_BY_NAME: dict[str, Knob] = {k.name: k for k in KNOBS}
 
 
@@ -64,7 +82,7 @@ def parse_knob(name: str, text: str) -> Any:
     if not text:
         return None
     if knob.kind is list:
-        return [part.strip() for part in text.split(",") if part.strip()]
+        return check_list_knob(name, split_list(name, text)) or None
     try:
         value: float | int = int(text) if knob.kind is int else float(text)
     except ValueError:
@@ -79,12 +97,65 @@ def parse_knob(name: str, text: str) -> Any:
     return value
 
 
+def split_list(name: str, text: str) -> list[str]:
+    """A comma-separated list as typed: bare items are trimmed and taken as they are; an item in
+    double quotes is a JSON string (so it can hold commas, quotes, spaces at its ends, or \\n)."""
+    items: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        while i < n and text[i] in " \t":
+            i += 1
+        if i >= n:
+            break
+        if text[i] == '"':
+            j = i + 1
+            while j < n and text[j] != '"':
+                j += 2 if text[j] == "\\" else 1
+            if j >= n:
+                raise SettingError(f'{name}: a quoted item is not closed (missing ")')
+            try:
+                items.append(json.loads(text[i : j + 1]))
+            except json.JSONDecodeError:
+                raise SettingError(f"{name}: {text[i : j + 1]} is not a valid quoted string") from None
+            i = j + 1
+            while i < n and text[i] in " \t":
+                i += 1
+            if i < n and text[i] != ",":
+                raise SettingError(f"{name}: expected a comma after {text[:i].strip()[-20:]}")
+            i += 1
+        else:
+            end = text.find(",", i)
+            end = n if end < 0 else end
+            if text[i:end].strip():
+                items.append(text[i:end].strip())
+            i = end + 1
+    return items
+
+
+def check_list_knob(name: str, values: list[str]) -> list[str]:
+    """Refuse what the server would silently ignore: an empty stop string, an unknown sampler."""
+    if name == "stop" and any(not v for v in values):
+        raise SettingError("stop: a stop string cannot be empty")
+    if name == "samplers":
+        for v in values:
+            if v not in SAMPLERS and v not in SAMPLER_ALIASES:
+                close = difflib.get_close_matches(v, [*SAMPLERS, *SAMPLER_ALIASES], n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise SettingError(f"samplers: unknown sampler {v!r}{hint}; known: {', '.join(SAMPLERS)}")
+    return values
+
+
+def _list_item(value: str) -> str:
+    plain = value == value.strip() and value and not any(c in value for c in ',"\\') and value.isprintable()
+    return value if plain else json.dumps(value, ensure_ascii=False)
+
+
 def format_knob(value: Any) -> str:
     """The text shown in an input for a knob value (inverse of parse_knob)."""
     if value is None:
         return ""
     if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
+        return ", ".join(_list_item(str(v)) for v in value)
     return str(value)
 
 
@@ -144,6 +215,9 @@ class ChatMessage:
     error: str | None = None  # the server's or client's message when state == "error"
     reasoning: str | None = None  # <think> content, stored but not resent by default
     probs: list[dict[str, Any]] | None = None  # completion_probabilities when n_probs > 0
+    # What the answer carries beyond the server's figures, e.g. {"reasoning_tokens": 120,
+    # "reasoning_s": 2.1, "answer_tokens": 40, "answer_s": 0.6, "edited": true}.
+    meta: dict[str, Any] | None = None
 
     def replace(self, **changes: Any) -> ChatMessage:
         return dataclasses.replace(self, **changes)
@@ -165,6 +239,8 @@ class Session:
     pinned: bool = False
     server: str | None = None  # server profile name or URL this session talks to
     model: str | None = None
+    # The template's options for this session (e.g. {"enable_thinking": false}); empty = defaults.
+    template_options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -176,6 +252,12 @@ class SessionSummary:
     updated_at: float
     pinned: bool = False
     message_count: int = 0
+
+
+# What works when a conversation no longer fits the context (regenerating fails the same way).
+CONTEXT_OVERFLOW_ADVICE = (
+    "Fork from an earlier message (alt+↑, then f on it), shorten your message, or start a new session (ctrl+n)."
+)
 
 
 def default_title(text: str, limit: int = 48) -> str:

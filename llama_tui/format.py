@@ -39,6 +39,20 @@ def _number(timings: dict[str, Any], key: str) -> float:
     return float(value)
 
 
+def format_slot_cache(meta: dict[str, Any] | None) -> str:
+    """How a restored session cache went for an answer (its `meta["slot_cache"]`, written by
+    screens/session_caches.py; an imported file may hold anything): "" when there was none."""
+    note = meta.get("slot_cache") if isinstance(meta, dict) else None
+    if not isinstance(note, dict):
+        return ""
+    cache_n, reused = note.get("cache_n"), note.get("reused")
+    if reused is True and isinstance(cache_n, int) and not isinstance(cache_n, bool) and 0 < cache_n < 10**9:
+        return f"cache restored: {cache_n:,} prompt tokens not re-processed"
+    if reused is False:
+        return "restored cache not reused: prompt processed again"
+    return ""
+
+
 STOP_LABELS = {"eos": "eos", "limit": "n_predict limit", "word": "stop word", "none": "none"}
 
 

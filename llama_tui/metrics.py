@@ -21,6 +21,11 @@ real server: 19853.7, then 0 on the next read), so with more than one scraper, o
 second, they mean little. The monitor computes speeds from the counters instead: tokens_total /
 seconds_total is the average speed while busy, and deltas between readings give current rates.
 
+The token counters grow only when a request *ends*: during a long generation they stand still, so
+their deltas say "0 t/s" while the server is busy. `DecodeRates` follows the live count instead:
+/slots' `n_decoded` (tokens generated so far by each slot's current task), which needs no
+--metrics either.
+
 Older builds also sent `llamacpp:kv_cache_usage_ratio` (0..1) and `llamacpp:kv_cache_tokens`;
 they are shown when present. Rates come from counter deltas over the wall-clock time between two
 readings; a counter that went down means the server restarted, and counts from zero again.
@@ -212,6 +217,63 @@ class MetricsHistory:
 
 def _padded(series: list[float], length: int) -> list[float]:
     return [0.0] * (length - len(series)) + series if len(series) < length else series
+
+
+@dataclass(frozen=True, slots=True)
+class SlotReading:
+    """What DecodeRates needs of one /slots entry."""
+
+    slot: int
+    task: int | None
+    processing: bool
+    n_decoded: int
+
+
+class DecodeRates:
+    """Live generation speed from successive /slots readings: the tokens each slot decoded since
+    the previous reading, over the time between them. A slot on a new task counts that task's
+    tokens so far (the end of the previous task, after the last reading, is not seen: a
+    slight undercount, never a spike). Kept for `window` seconds, at most `max_points`."""
+
+    def __init__(self, window: float = 300.0, max_points: int = 600) -> None:
+        self.window = window
+        self._points: collections.deque[tuple[float, float]] = collections.deque(maxlen=max_points)
+        self._last: tuple[float, dict[int, SlotReading]] | None = None
+        self.latest: float | None = None
+        self.seen_busy = False  # a slot has been seen generating
+
+    def add(self, t: float, readings: list[SlotReading]) -> float | None:
+        """Take a reading at monotonic time `t`; the tokens/s since the previous one (None for
+        the first)."""
+        last = self._last
+        current = {r.slot: r for r in readings}
+        self._last = (t, current)
+        if any(r.processing for r in readings):
+            self.seen_busy = True
+        if last is None or t <= last[0]:
+            return None
+        decoded = 0
+        for reading in readings:
+            before = last[1].get(reading.slot)
+            if before is not None and before.task == reading.task and reading.n_decoded >= before.n_decoded:
+                decoded += reading.n_decoded - before.n_decoded
+            elif reading.processing:
+                decoded += reading.n_decoded
+        rate = decoded / (t - last[0])
+        self.latest = rate
+        self._points.append((t, rate))
+        while self._points and self._points[0][0] < t - self.window:
+            self._points.popleft()
+        return rate
+
+    def reset(self) -> None:
+        self._points.clear()
+        self._last = None
+        self.latest = None
+
+    def series(self, pad_to: int = 0) -> list[float]:
+        """Generated tokens/s per interval, oldest first (see MetricsHistory.prompt_series)."""
+        return _padded([rate for _, rate in self._points], pad_to)
 
 
 def format_rate(value: float | None) -> str:

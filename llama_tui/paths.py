@@ -11,6 +11,7 @@ import platformdirs
 APP_NAME = "llama-tui"
 DATA_DIR_ENV = "LLAMA_TUI_DATA_DIR"
 CONFIG_ENV = "LLAMA_TUI_CONFIG"
+CACHE_DIR_ENV = "LLAMA_TUI_CACHE_DIR"
 STORE_NAME = "sessions.sqlite3"
 
 
@@ -36,8 +37,17 @@ def config_path(override: Path | None = None) -> Path:
 
 
 def cache_dir() -> Path:
-    """Disposable files (safe to delete at any time)."""
+    """Disposable files (safe to delete at any time): $LLAMA_TUI_CACHE_DIR > the user cache dir."""
+    env = os.environ.get(CACHE_DIR_ENV)
+    if env:
+        return Path(env).expanduser()
     return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
+
+
+def slot_cache_dir() -> Path:
+    """Saved session KV caches: the managed server's --slot-save-path files and the records of
+    every server's (chat/slot_cache_files.py)."""
+    return cache_dir() / "slot-cache"
 
 
 def store_path(data_dir: Path) -> Path:

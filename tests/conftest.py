@@ -20,7 +20,12 @@ def _isolated_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
+    monkeypatch.setenv("LLAMA_TUI_CACHE_DIR", str(home / "cache" / "llama-tui"))
     monkeypatch.delenv("LLAMA_API_KEY", raising=False)
+    # No test looks for llama-server on this machine's real ports 8080/9931 (chat/discovery.py),
+    # nor uses a demo cache it did not make.
+    monkeypatch.setenv("LLAMA_TUI_PROBE", "http://127.0.0.1:1")
+    monkeypatch.setenv("LLAMA_TUI_DEMO_CACHE", str(home / "cache" / "demo"))
 
 
 @pytest.fixture
@@ -42,6 +47,9 @@ SERVER_FIXTURES = (
     "big_context_server",
     "fresh_llama_server",
     "llama_server_bin",
+    "gemma_model",
+    "gemma_server",
+    "official_server",
 )
 
 

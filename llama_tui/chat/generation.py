@@ -1,17 +1,21 @@
 """Stream one assistant answer into the store: the part of chatting that must never lose text.
 
 The answer row exists (state "streaming") before the first byte is requested; its text is
-checkpointed at most `checkpoint_interval` seconds apart, and whatever happens (final event,
-server error, dead connection, cancel) the row ends in a state that says what happened, with all
-the text received. No Textual here: the TUI passes a sink that puts text on screen.
+checkpointed at once with the first token and then at most `checkpoint_interval` seconds apart,
+and whatever happens (final event, server error, dead connection, cancel) the row ends in a state
+that says what happened, with all the text received. Reasoning is split from the answer as it
+streams (the request says the format and whether the output starts inside it), stored apart and
+counted apart. "Stop thinking now" (`end_reasoning`) ends the reasoning where it is: the stream is
+closed and the same answer goes on from the prompt, the output so far and the closing marker.
+No Textual here: the TUI passes a sink that puts text on screen.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..client import (
@@ -23,19 +27,23 @@ from ..client import (
     ModelLoading,
     ProgressEvent,
     ProtocolError,
+    StreamEvent,
     TokenEvent,
 )
 from ..client.errors import API_KEY_HINT
-from ..domain import ChatMessage, Session
-from ..reasoning import split_reasoning
+from ..domain import CONTEXT_OVERFLOW_ADVICE, ChatMessage
+from ..reasoning import THINK, Phase, ReasoningFormat, ReasoningStream, Start, stop_thinking
 from ..sanitize import one_line
 from ..store import Store, StoreError
+from .request import CompletionRequest
 
 
 class GenerationSink(Protocol):
     """Where a generation reports what happens, as it happens (the chat pane, or a test)."""
 
     async def on_text(self, text: str) -> None: ...
+    def on_reasoning(self, text: str) -> None: ...
+    def on_tokens(self, count: int, thinking: bool) -> None: ...
     def on_progress(self, event: ProgressEvent) -> None: ...
     def on_store_error(self, error: StoreError) -> None: ...
 
@@ -45,20 +53,7 @@ class GenerationResult:
     message: ChatMessage
     error: LlamaError | None = None
     saved: bool = True  # False if the store refused the last write (disk full, read-only)
-
-
-def build_history(session: Session, path: Sequence[ChatMessage]) -> list[ChatMessage]:
-    """What the template renders: the session's system prompt, then the active path."""
-    history: list[ChatMessage] = []
-    if session.system_prompt.strip():
-        history.append(ChatMessage(role="system", content=session.system_prompt))
-    for m in path:
-        if m.role == "assistant":
-            # Reasoning is never sent back (an interrupted answer may still hold its <think> block).
-            m = m.replace(content=split_reasoning(m.content)[1])
-        if m.role in ("user", "assistant", "system"):
-            history.append(m)
-    return history
+    id_slot: int | None = None  # the slot that answered (the final event's id_slot), if it said
 
 
 def answered_settings(final: FinalEvent, asked: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -88,12 +83,79 @@ def describe_error(error: LlamaError) -> str:
     if isinstance(error, ContextOverflow):
         n_prompt, n_ctx = error.n_prompt_tokens, error.n_ctx
         if isinstance(n_prompt, int) and isinstance(n_ctx, int) and n_prompt and n_ctx:
-            return f"{message} (prompt {n_prompt:,} tokens, context {n_ctx:,})"
+            message = f"{message} (prompt {n_prompt:,} tokens, context {n_ctx:,})"
+        return f"{message}. {CONTEXT_OVERFLOW_ADVICE}"
     if isinstance(error, AuthenticationError):
         return f"{message}: the server refused the API key; {API_KEY_HINT}"
     if isinstance(error, ModelLoading):
         return f"{message}: llama-server is still loading the model; retry when the status bar says ok"
     return message
+
+
+class AnswerText:
+    """What an answer holds so far: its reasoning and its answer text apart, the raw output of
+    this generation (markers included, for "stop thinking now"), probabilities and the tally."""
+
+    def __init__(self, answer: ChatMessage, fmt: ReasoningFormat = THINK, start: Start = Start.OUTSIDE) -> None:
+        self.answer_parts = [answer.content] if answer.content else []
+        self.reasoning_parts = [answer.reasoning] if answer.reasoning else []
+        self.answer_length = len(answer.content)
+        self.probs: list[dict[str, Any]] = list(answer.probs or [])
+        self.raw: list[str] = []
+        self.fmt, self.start = fmt, start
+        self.stream = ReasoningStream(fmt, start)
+
+    def feed(self, text: str, tokens: int, now: float) -> tuple[str, str]:
+        """(reasoning, answer) parts of streamed text, kept."""
+        self.raw.append(text)
+        reasoning, answer = self.stream.feed(text, tokens, now)
+        self._keep(reasoning, answer)
+        return reasoning, answer
+
+    def finish(self) -> tuple[str, str]:
+        reasoning, answer = self.stream.finish()
+        self._keep(reasoning, answer)
+        return reasoning, answer
+
+    def _keep(self, reasoning: str, answer: str) -> None:
+        if reasoning:
+            self.reasoning_parts.append(reasoning)
+        if answer:
+            self.answer_parts.append(answer)
+            self.answer_length += len(answer)
+
+    @property
+    def thinking(self) -> bool:
+        """In the reasoning, or not yet known to be past it (it may still open)."""
+        return self.stream.splitter.phase is not Phase.ANSWER
+
+    @property
+    def reasoning_now(self) -> bool:
+        return self.stream.splitter.phase is Phase.REASONING
+
+    def stop_text(self) -> str | None:
+        """What ends the reasoning now (None if the answer has begun)."""
+        return stop_thinking(self.fmt, self.start, "".join(self.raw))
+
+    def fields(self) -> dict[str, Any]:
+        """The message fields for a save: content, reasoning, probs and the reasoning tally."""
+        tally = self.stream.tally
+        fields: dict[str, Any] = {
+            "content": "".join(self.answer_parts),
+            "reasoning": "".join(self.reasoning_parts).strip("\n") or None,
+            "probs": self.probs or None,
+        }
+        if tally.reasoning.tokens:
+            fields["meta_update"] = {
+                "reasoning_tokens": tally.reasoning.tokens,
+                "reasoning_s": round(tally.reasoning.seconds, 3),
+                "answer_tokens": tally.answer.tokens,
+                "answer_s": round(tally.answer.seconds, 3),
+            }
+        return fields
+
+
+RequestFactory = Callable[[], Awaitable[CompletionRequest]]
 
 
 @dataclass
@@ -102,38 +164,29 @@ class Generation:
     store: Store
     checkpoint_interval: float = 1.0
     clock: Callable[[], float] = time.monotonic
-    custom_templates: Mapping[str, Any] = field(default_factory=dict)
+    _end_reasoning: bool = False
 
-    async def run(
-        self,
-        answer: ChatMessage,
-        history: Sequence[ChatMessage],
-        template: str,
-        params: dict[str, Any],
-        sink: GenerationSink,
-        *,
-        continue_final: bool = False,
-        raw_prompt: list[int | str] | None = None,
-    ) -> GenerationResult:
-        """Stream into `answer` (already in the store, state "streaming"). With continue_final the
-        last history message is the partial answer being continued; `answer.content` starts as it."""
-        parts: list[str] = [answer.content] if answer.content else []
-        length = len(answer.content)
-        probs: list[dict[str, Any]] = list(answer.probs or [])
-        last_save = self.clock()
+    def end_reasoning(self) -> None:
+        """Stop thinking now: end the reasoning where it is and let the model answer."""
+        self._end_reasoning = True
+
+    async def run(self, answer: ChatMessage, request: RequestFactory, sink: GenerationSink) -> GenerationResult:
+        """Stream into `answer` (already in the store, state "streaming"; its content is any text
+        the answer starts with, e.g. a prefill or the part being continued). `request` builds the
+        request (rendering may need the server: a failure there ends the answer as an error)."""
+        text = AnswerText(answer)
         saved = True
         error: LlamaError | None = None
         state = "interrupted"
         final: FinalEvent | None = None
+        stream: AsyncIterator[StreamEvent] | None = None
+        meta = dict(answer.meta or {})
 
         def save(**changes: Any) -> None:
             nonlocal answer, saved
-            content = "".join(parts)
-            if "state" in changes:  # the last save: keep <think> reasoning apart from the answer
-                reasoning, rest = split_reasoning(content)
-                if reasoning is not None:
-                    content, changes["reasoning"] = rest, reasoning
-            answer = answer.replace(content=content, probs=probs or None, **changes)
+            fields = text.fields()
+            meta.update(fields.pop("meta_update", {}))
+            answer = answer.replace(**fields, meta=meta or None, **changes)
             try:
                 self.store.update_message(answer)
                 saved = True
@@ -142,40 +195,70 @@ class Generation:
                 sink.on_store_error(e)
 
         try:
-            if raw_prompt is not None:  # e.g. regenerate from a chosen token: prompt already built
-                stream = self.client.stream_completion(raw_prompt, **params)
-            else:
-                stream = self.client.stream_chat(
-                    history, template, custom_templates=self.custom_templates, continue_final=continue_final, **params
-                )
-            async for event in stream:
-                if isinstance(event, TokenEvent):
-                    parts.append(event.content)
-                    length += len(event.content)
-                    if event.probs and isinstance(event.probs, list):  # untrusted: use only what fits
-                        probs.extend(with_text_ends([e for e in event.probs if isinstance(e, dict)], length))
-                    await sink.on_text(event.content)
-                    now = self.clock()
-                    if now - last_save >= self.checkpoint_interval:
-                        last_save = now
-                        save()
-                elif isinstance(event, ProgressEvent):
-                    sink.on_progress(event)
-                elif isinstance(event, FinalEvent):
-                    final = event
+            built = await request()
+            text = AnswerText(answer, built.reasoning, built.start)
+            body = built.body()
+            base = body.pop("prompt")
+            prompt: Any = base
+            last_save: float | None = None  # no checkpoint yet: the first token is saved at once
+            tokens = 0
+            while True:
+                stream = self.client.stream_completion(prompt, **body)
+                restarted = False
+                async for event in stream:
+                    if isinstance(event, TokenEvent):
+                        now = self.clock()
+                        reasoning, shown = text.feed(event.content, len(event.tokens), now)
+                        if event.probs and isinstance(event.probs, list):  # untrusted: use only what fits
+                            entries = [e for e in event.probs if isinstance(e, dict)]
+                            text.probs.extend(with_text_ends(entries, text.answer_length))
+                        if last_save is None or now - last_save >= self.checkpoint_interval:
+                            last_save = now
+                            save()  # before the screen: a busy UI must not hold up what is kept
+                        tokens += len(event.tokens)
+                        # Also while the server holds text back (a possible stop string): tokens arrive.
+                        sink.on_tokens(tokens, text.reasoning_now)
+                        if reasoning:
+                            sink.on_reasoning(reasoning)
+                        if shown:
+                            await sink.on_text(shown)
+                        if self._end_reasoning and (addition := self._stop_text(text)) is not None:
+                            await _close(stream)  # the server stops; the answer goes on below
+                            text.feed(addition, 0, self.clock())
+                            meta["reasoning_stopped"] = True
+                            prompt = _extended(base, "".join(text.raw))
+                            restarted = True
+                            break
+                    elif isinstance(event, ProgressEvent):
+                        sink.on_progress(event)
+                    elif isinstance(event, FinalEvent):
+                        final = event
+                if not restarted:
+                    break
+            reasoning, shown = text.finish()
+            if reasoning:
+                sink.on_reasoning(reasoning)
+            if shown:
+                await sink.on_text(shown)
             state = "complete"
         except LlamaError as e:
             error = e
-            state = "interrupted" if any(parts) else "error"
+            state = "interrupted" if text.answer_parts or text.reasoning_parts else "error"
         except asyncio.CancelledError:
             state = "interrupted"  # the user stopped it: keep what arrived, then let the cancel go on
+            await _close(stream)
             save(state=state)
             raise
         except Exception as e:
             # Anything else (a reply no parser expected, a bug) must not leave the row "streaming"
             # or lose what arrived: end it like a broken stream, saying what happened.
             error = ProtocolError(f"unexpected failure while streaming: {type(e).__name__}: {e}")
-            state = "interrupted" if any(parts) else "error"
+            state = "interrupted" if text.answer_parts or text.reasoning_parts else "error"
+        finally:
+            # Closing the stream closes the HTTP response, which stops the generation on the
+            # server. Explicitly, every time: a cancel that lands in `sink.on_text` would
+            # otherwise leave the response open until garbage collection (the slot stays busy).
+            await _close(stream)
         if final is not None:
             save(
                 state=state,
@@ -190,4 +273,23 @@ class Generation:
             )
         else:
             save(state=state, error=describe_error(error) if error else None)
-        return GenerationResult(answer, error, saved)
+        slot = final.id_slot if final is not None and final.id_slot is not None and final.id_slot >= 0 else None
+        return GenerationResult(answer, error, saved, slot)
+
+    def _stop_text(self, text: AnswerText) -> str | None:
+        self._end_reasoning = False  # asked once; a second ask needs a second key press
+        return text.stop_text() if text.thinking else None
+
+
+def _extended(prompt: Any, output: str) -> Any:
+    """The prompt followed by the output so far (text, or text and token ids)."""
+    if isinstance(prompt, str):
+        return prompt + output
+    return [*prompt, output]
+
+
+async def _close(stream: AsyncIterator[StreamEvent] | None) -> None:
+    aclose = getattr(stream, "aclose", None)
+    if aclose is not None:
+        # Shielded: closing must finish even when the task is being cancelled again.
+        await asyncio.shield(aclose())

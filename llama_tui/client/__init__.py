@@ -1,6 +1,7 @@
 """Async streaming client for llama.cpp's llama-server native API. Imports no Textual."""
 
-from .api import COMPLETION_PARAMS, LlamaCppClient, collect
+from .api import LlamaCppClient
+from .collect import collect
 from .errors import (
     AuthenticationError,
     BadRequest,
@@ -14,25 +15,31 @@ from .errors import (
     ProtocolError,
     RateLimited,
     ReadTimeout,
+    RedirectRefused,
     ServerError,
     ServerUnreachable,
     StreamCutOff,
     StreamError,
 )
-from .sse import SSEDecoder, SSEEvent
+from .params import COMPLETION_PARAMS
+from .slot_files import SlotErased, SlotFileRefused, SlotRestored, SlotSaved
+from .sse import EventTooLarge, SSEDecoder, SSEEvent
 from .types import (
     Completion,
     FinalEvent,
     Health,
+    KeepAliveEvent,
     ModelInfo,
     ProgressEvent,
     Props,
+    RetryEvent,
     Slot,
     StreamEvent,
     Timings,
     Token,
     TokenEvent,
 )
+from .urls import redact_url
 
 __all__ = [
     "COMPLETION_PARAMS",
@@ -41,8 +48,10 @@ __all__ = [
     "Completion",
     "ConnectTimeout",
     "ContextOverflow",
+    "EventTooLarge",
     "FinalEvent",
     "Health",
+    "KeepAliveEvent",
     "LlamaCppClient",
     "LlamaError",
     "LlamaTimeout",
@@ -55,11 +64,17 @@ __all__ = [
     "ProtocolError",
     "RateLimited",
     "ReadTimeout",
+    "RedirectRefused",
+    "RetryEvent",
     "SSEDecoder",
     "SSEEvent",
     "ServerError",
     "ServerUnreachable",
     "Slot",
+    "SlotErased",
+    "SlotFileRefused",
+    "SlotRestored",
+    "SlotSaved",
     "StreamCutOff",
     "StreamError",
     "StreamEvent",
@@ -67,4 +82,5 @@ __all__ = [
     "Token",
     "TokenEvent",
     "collect",
+    "redact_url",
 ]

@@ -4,23 +4,31 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode
 
 from .errors import (
+    BadRequest,
     ConnectTimeout,
     LlamaError,
+    NotFound,
+    NotSupported,
     ProtocolError,
     ReadTimeout,
     ServerUnreachable,
     StreamCutOff,
+    cap,
     error_from_response,
     error_from_stream,
+    plain_reason,
 )
-from .sse import SSEDecoder
+from .replies import ERROR_BODY_LIMIT, json_kind, not_a_stream, not_json, read_some, redirect_refused
+from .retry import retry_event
+from .slot_files import SlotErased, SlotFileRefused, SlotRestored, SlotSaved, check_filename, check_slot_id
+from .sse import EventTooLarge, SSEDecoder
+from .urls import redact_url
 
 if TYPE_CHECKING:
     # Imported where used, not with the module: aiohttp is ~70 ms of the TUI's start-up, and the
@@ -31,32 +39,22 @@ from .types import (
     Completion,
     FinalEvent,
     Health,
+    KeepAliveEvent,
     ModelInfo,
     ProgressEvent,
     Props,
+    RetryEvent,
     Slot,
     StreamEvent,
     Token,
     TokenEvent,
     _float,
     _int,
+    finite_json,
     parse_metrics,
 )
 
 T = TypeVar("T")
-
-# /completion fields that llama-server documents; anything passed to stream_completion goes
-# through as is (the server ignores what it does not know), this list is for documentation and
-# for tools that want to validate names.
-COMPLETION_PARAMS = frozenset(
-    """temperature dynatemp_range dynatemp_exponent top_k top_p min_p n_predict n_indent n_keep
-    stop typical_p repeat_penalty repeat_last_n presence_penalty frequency_penalty dry_multiplier
-    dry_base dry_allowed_length dry_penalty_last_n dry_sequence_breakers xtc_probability
-    xtc_threshold mirostat mirostat_tau mirostat_eta grammar json_schema seed ignore_eos
-    logit_bias n_probs min_keep t_max_predict_ms id_slot cache_prompt return_tokens samplers
-    timings_per_token post_sampling_probs response_fields lora return_progress image_data
-    top_n_sigma n_cmpl chat_format reasoning_format""".split()
-)
 
 
 class LlamaCppClient:
@@ -79,6 +77,8 @@ class LlamaCppClient:
         backoff_base: float = 0.5,
         retry_after_cap: float = 120.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        on_retry: Callable[[RetryEvent], object] | None = None,
+        max_event_bytes: int | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
@@ -88,6 +88,11 @@ class LlamaCppClient:
         self.backoff_base = backoff_base
         self.retry_after_cap = retry_after_cap
         self._sleep = sleep
+        self.on_retry = on_retry
+        """Called (with a RetryEvent: what failed, the delay, which retry) before every retry of
+        any request, e.g. to show "rate limited, retrying in 120 s". Streams also yield it."""
+        self.max_event_bytes = max_event_bytes
+        """Largest SSE event accepted (None: the decoder's default, 32 MiB)."""
         self._session: aiohttp.ClientSession | None = None
         self._props: Props | None = None
         # Router mode (llama-server --models-dir): the model every request is routed to.
@@ -116,16 +121,21 @@ class LlamaCppClient:
             self._session = aiohttp.ClientSession(timeout=timeout, headers=headers)
         return self._session
 
-    def __repr__(self) -> str:  # never show the key
-        return f"LlamaCppClient({self.base_url!r}, api_key={'***' if self.api_key else None})"
+    @property
+    def display_url(self) -> str:
+        """The server's address fit to show anywhere: a password (or token) in it is ***."""
+        return redact_url(self.base_url)
+
+    def __repr__(self) -> str:  # never show the key, nor a password inside the URL
+        return f"LlamaCppClient({self.display_url!r}, api_key={'***' if self.api_key else None})"
 
     # -- plumbing ----------------------------------------------------------------------------
 
-    def _backoff(self, attempt: int, error: LlamaError) -> float:
-        wanted: object = getattr(error, "retry_after", None)
-        if isinstance(wanted, (int, float)):
-            return min(float(wanted), self.retry_after_cap)
-        return self.backoff_base * (2.0**attempt) * random.uniform(0.5, 1.5)
+    def _retry_event(self, attempt: int, limit: int, error: LlamaError) -> RetryEvent:
+        event = retry_event(error, attempt, limit, self.backoff_base, self.retry_after_cap)
+        if self.on_retry is not None:
+            self.on_retry(event)
+        return event
 
     async def _with_retries(self, attempt_fn: Callable[[], Awaitable[T]], retries: int | None) -> T:
         limit = self.max_retries if retries is None else retries
@@ -136,7 +146,7 @@ class LlamaCppClient:
             except LlamaError as error:
                 if not error.retryable or attempt >= limit:
                     raise
-                await self._sleep(self._backoff(attempt, error))
+                await self._sleep(self._retry_event(attempt, limit, error).delay_s)
                 attempt += 1
 
     async def _open(self, method: str, path: str, *, json_body: Any = None) -> aiohttp.ClientResponse:
@@ -150,22 +160,28 @@ class LlamaCppClient:
             elif isinstance(json_body, dict) and "model" not in json_body:
                 json_body = {**json_body, "model": self.model}
         url = self.base_url + path
+        shown = self.display_url
         try:
-            resp = await self._http().request(method, url, json=json_body)
+            # Redirects are never followed: a 307 would re-send the prompt and the key elsewhere.
+            resp = await self._http().request(method, url, json=json_body, allow_redirects=False)
         except aiohttp.ConnectionTimeoutError as e:
-            raise ConnectTimeout(f"could not connect to {self.base_url} within {self.connect_timeout:g}s") from e
+            raise ConnectTimeout(f"could not connect to {shown} within {self.connect_timeout:g}s") from e
         except (TimeoutError, aiohttp.SocketTimeoutError) as e:
-            raise ReadTimeout(f"{self.base_url} did not answer within {self.read_timeout:g}s") from e
+            raise ReadTimeout(f"{shown} did not answer within {self.read_timeout:g}s") from e
         except aiohttp.InvalidURL as e:
-            raise ServerUnreachable(f"invalid server URL {self.base_url!r}") from e
-        except (aiohttp.ClientConnectionError, OSError) as e:
-            raise ServerUnreachable(f"cannot reach llama-server at {self.base_url}: {_reason(e)}") from e
+            raise ServerUnreachable(f"invalid server URL {shown!r}") from e
+        except (aiohttp.ClientError, OSError) as e:
+            raise ServerUnreachable(f"cannot reach llama-server at {shown}: {plain_reason(e)}") from e
         if resp.status < 300:
             return resp
+        if resp.status < 400:
+            resp.release()
+            raise redirect_refused(self.base_url, self.display_url, path, resp.status, resp.headers.get("Location"))
         try:
-            text = await resp.text(errors="replace")
-        except (TimeoutError, aiohttp.ClientError):
-            text = ""
+            raw = await read_some(resp, ERROR_BODY_LIMIT)
+            text = raw.decode(resp.charset or "utf-8", errors="replace")
+        except LookupError:  # an unknown charset
+            text = raw.decode("utf-8", errors="replace")
         finally:
             resp.release()
         try:
@@ -182,15 +198,15 @@ class LlamaCppClient:
             try:
                 text = await resp.text(errors="replace")
             except (TimeoutError, aiohttp.SocketTimeoutError) as e:
-                raise ReadTimeout(f"{self.base_url}{path} went silent mid-response") from e
-            except aiohttp.ClientError as e:
-                raise ServerUnreachable(f"connection lost reading {path}: {_reason(e)}") from e
+                raise ReadTimeout(f"{self.display_url}{path} went silent mid-response") from e
+            except (aiohttp.ClientError, LookupError) as e:
+                raise ServerUnreachable(f"connection lost reading {path}: {plain_reason(e)}") from e
             finally:
                 resp.release()
             try:
                 return json.loads(text)
-            except ValueError as e:
-                raise ProtocolError(f"{path} returned invalid JSON: {text[:200]!r}") from e
+            except (ValueError, RecursionError) as e:
+                raise ProtocolError(f"{path}: {not_json(text)}", body=cap(text, ERROR_BODY_LIMIT)) from e
 
         return await self._with_retries(attempt, retries)
 
@@ -202,35 +218,99 @@ class LlamaCppClient:
         data = await self._json("GET", "/health", retries=0)
         return Health(status=str(data.get("status", "")) if isinstance(data, dict) else "", raw=data)
 
+    async def _object(self, method: str, path: str, json_body: Any = None) -> dict[str, Any]:
+        """A JSON object from `path`; ProtocolError for anything else (a list, a string, null)."""
+        data = await self._json(method, path, json_body)
+        if not isinstance(data, dict):
+            raise ProtocolError(f"{path}: expected a JSON object from llama-server, got {json_kind(data)}")
+        return data
+
     async def props(self) -> Props:
-        props = Props.from_json(await self._json("GET", "/props"))
+        props = Props.from_json(await self._object("GET", "/props"))
         self._props = props
         return props
 
     async def tokenize(self, text: str, *, with_pieces: bool = False, add_special: bool = False) -> list[Token]:
         body = {"content": text, "with_pieces": with_pieces, "add_special": add_special}
-        data = await self._json("POST", "/tokenize", body)
+        data = await self._object("POST", "/tokenize", body)
+        tokens = data.get("tokens", [])
+        if not isinstance(tokens, list):
+            raise ProtocolError(f"/tokenize: expected a list of tokens, got {json_kind(tokens)}")
         out: list[Token] = []
-        for item in data.get("tokens", []):
+        for item in tokens:
             if isinstance(item, dict):
                 piece = item.get("piece")
-                out.append(Token(int(item["id"]), bytes(piece) if isinstance(piece, list) else piece))
+                if isinstance(piece, list):
+                    piece = bytes(b for b in piece if isinstance(b, int) and 0 <= b < 256)
+                out.append(Token(_int(item.get("id"), -1), piece if isinstance(piece, str | bytes) else None))
             else:
-                out.append(Token(int(item)))
+                out.append(Token(_int(item, -1)))
         return out
 
     async def detokenize(self, tokens: Sequence[int]) -> str:
-        data = await self._json("POST", "/detokenize", {"tokens": list(tokens)})
-        return str(data.get("content", ""))
+        data = await self._object("POST", "/detokenize", {"tokens": list(tokens)})
+        content = data.get("content", "")
+        return content if isinstance(content, str) else ""
 
-    async def apply_template(self, messages: Sequence[Mapping[str, Any]]) -> str:
-        """The model's own chat template applied by the server (POST /apply-template)."""
-        data = await self._json("POST", "/apply-template", {"messages": [dict(m) for m in messages]})
-        return str(data.get("prompt", ""))
+    async def apply_template(
+        self, messages: Sequence[Mapping[str, Any]], *, template_kwargs: Mapping[str, Any] | None = None
+    ) -> str:
+        """The model's own chat template applied by the server (POST /apply-template);
+        `template_kwargs` are the template's own options (e.g. enable_thinking)."""
+        body: dict[str, Any] = {"messages": [dict(m) for m in messages]}
+        if template_kwargs:
+            body["chat_template_kwargs"] = dict(template_kwargs)
+        data = await self._object("POST", "/apply-template", body)
+        prompt = data.get("prompt", "")
+        if not isinstance(prompt, str):
+            raise ProtocolError(f"/apply-template: expected the prompt as text, got {json_kind(prompt)}")
+        return prompt
 
     async def slots(self) -> list[Slot]:
         data = await self._json("GET", "/slots")
         return [Slot.from_json(s) for s in data] if isinstance(data, list) else []
+
+    # -- slot files (--slot-save-path) -----------------------------------------------------------
+
+    async def save_slot(self, id_slot: int, filename: str) -> SlotSaved:
+        """Write slot `id_slot`'s KV cache to `filename` in the server's --slot-save-path directory
+        (replacing a file of that name). Waits while the slot is busy. NotSupported without
+        --slot-save-path; SlotFileRefused for a name the server does not allow."""
+        return SlotSaved.from_json(await self._slot_action(id_slot, "save", {"filename": check_filename(filename)}))
+
+    async def restore_slot(self, id_slot: int, filename: str) -> SlotRestored:
+        """Load `filename` into slot `id_slot`. SlotFileRefused if the server cannot use the file
+        (missing, other model shapes, context too small); the slot is then empty. The server does
+        NOT notice a file from another model of the same shapes: check before calling."""
+        data = await self._slot_action(id_slot, "restore", {"filename": check_filename(filename)})
+        return SlotRestored.from_json(data)
+
+    async def erase_slot(self, id_slot: int) -> SlotErased:
+        """Drop slot `id_slot`'s KV cache (files are untouched). NotSupported without --slot-save-path."""
+        return SlotErased.from_json(await self._slot_action(id_slot, "erase", {}))
+
+    async def slot_files_enabled(self) -> bool:
+        """Whether the server runs with --slot-save-path, asked without side effects: a save with
+        an empty file name is refused before any work (400 "Invalid filename") when saving is on,
+        and answered 501 when it is off. /props does not say."""
+        try:
+            await self._json("POST", "/slots/0?action=save", {"filename": ""}, retries=0)
+        except (NotSupported, NotFound):  # 404: a build without slot actions
+            return False
+        except BadRequest:
+            return True
+        return True  # a server that took an empty name saves too
+
+    async def _slot_action(self, id_slot: int, action: str, body: dict[str, Any]) -> Any:
+        path = f"/slots/{check_slot_id(id_slot)}?" + urlencode({"action": action})
+        try:
+            # Retried like any request (connection failures, 5xx): doing any of the three twice
+            # leaves the same result, and a server that just restarted may drop the first attempt.
+            return await self._json("POST", path, body)
+        except (NotFound, NotSupported):
+            raise
+        except BadRequest as e:
+            raise SlotFileRefused(e.message, status=e.status, error_type=e.error_type, body=e.body) from e
 
     async def metrics(self) -> dict[str, float]:
         """GET /metrics (Prometheus text). NotSupported unless the server runs with --metrics."""
@@ -262,32 +342,64 @@ class LlamaCppClient:
 
     async def stream_completion(self, prompt: str | Sequence[int | str], **params: Any) -> AsyncIterator[StreamEvent]:
         """POST /completion with stream=true; yields TokenEvent, ProgressEvent and, last, one
-        FinalEvent. Raises StreamCutOff if the stream ends without `stop: true`. Closing the
-        iterator (or cancelling its task) closes the response, which stops the generation."""
+        FinalEvent. Before a retry it yields a RetryEvent (why, and how long it waits); when the
+        server sends keep-alives (`: ping`) it yields a KeepAliveEvent for each chunk of them.
+        Raises StreamCutOff if the stream ends without `stop: true`. Closing the iterator (or
+        cancelling its task) closes the response, which stops the generation."""
         import aiohttp
 
         body = {**params, "prompt": prompt if isinstance(prompt, str) else list(prompt), "stream": True}
-        t0 = time.perf_counter()
-        resp = await self._with_retries(lambda: self._open("POST", "/completion", json_body=body), None)
+        attempt = 0
+        while True:
+            t0 = time.perf_counter()
+            try:
+                resp = await self._open("POST", "/completion", json_body=body)
+                break
+            except LlamaError as error:
+                if not error.retryable or attempt >= self.max_retries:
+                    raise
+                retry = self._retry_event(attempt, self.max_retries, error)
+                yield retry
+                await self._sleep(retry.delay_s)
+                attempt += 1
         ttft_ms: float | None = None
-        decoder = SSEDecoder()
+        decoder = SSEDecoder() if self.max_event_bytes is None else SSEDecoder(self.max_event_bytes)
+        pings = 0
+        received = 0  # bytes, and the start of them, to say what a reply that was no stream was
+        head = b""
         loads = json.loads
         try:
+            if "text/html" in resp.headers.get("Content-Type", ""):
+                raise not_a_stream(self.display_url, await read_some(resp))
             while True:
                 try:
                     chunk = await resp.content.readany()
                 except (TimeoutError, aiohttp.SocketTimeoutError) as e:
                     raise ReadTimeout(f"llama-server sent nothing for {self.read_timeout:g}s (read timeout)") from e
                 except aiohttp.ClientError as e:
-                    raise StreamCutOff(f"connection to llama-server lost mid-stream: {_reason(e)}") from e
-                events = decoder.feed(chunk) if chunk else decoder.close()
+                    raise StreamCutOff(f"connection to llama-server lost mid-stream: {plain_reason(e)}") from e
+                if received < 512:
+                    head += chunk[: 512 - received]
+                    if received == 0 and chunk.lstrip()[:1] == b"<":
+                        raise not_a_stream(self.display_url, chunk + await read_some(resp))
+                received += len(chunk)
+                try:
+                    events = decoder.feed(chunk) if chunk else decoder.close()
+                except EventTooLarge as e:
+                    raise ProtocolError(
+                        f"llama-server sent an event of more than {e.limit // (1024 * 1024)} MiB without a line end; "
+                        "gave up on this answer (what arrived is kept)"
+                    ) from e
+                if decoder.comments != pings and not events:
+                    pings = decoder.comments
+                    yield KeepAliveEvent(time.perf_counter() - t0, pings)
                 for ev in events:
                     try:
                         data = loads(ev.data)
-                    except ValueError as e:
+                    except (ValueError, RecursionError) as e:
                         if ev.data.strip() == "[DONE]":
                             continue
-                        raise ProtocolError(f"malformed event from llama-server: {ev.data[:200]!r}") from e
+                        raise ProtocolError(f"malformed event from llama-server: {cap(ev.data, 200)!r}") from e
                     # Fast path: a plain token event (nearly every event of a stream).
                     if type(data) is dict and ev.event == "message":
                         content = data.get("content")
@@ -301,20 +413,21 @@ class LlamaCppClient:
                             if ttft_ms is None:
                                 ttft_ms = (time.perf_counter() - t0) * 1000.0
                             tokens = data.get("tokens")
+                            probs = data.get("completion_probabilities")
                             yield TokenEvent(
                                 content,
                                 tokens if type(tokens) is list else [],
-                                data.get("completion_probabilities"),
+                                None if probs is None else finite_json(probs),
                                 data,
                             )
                             continue
                     if ev.event == "error" or (isinstance(data, dict) and "error" in data):
                         raise error_from_stream(data)
                     if not isinstance(data, dict):
-                        raise ProtocolError(f"unexpected event from llama-server: {ev.data[:200]!r}")
+                        raise ProtocolError(f"unexpected event from llama-server: {cap(ev.data, 200)!r}")
                     content = data.get("content") or ""
                     if not isinstance(content, str):
-                        raise ProtocolError(f"event content is not text: {ev.data[:200]!r}")
+                        raise ProtocolError(f"event content is not text: {cap(ev.data, 200)!r}")
                     progress = data.get("prompt_progress")
                     if isinstance(progress, dict) and not content:
                         yield ProgressEvent(
@@ -330,16 +443,24 @@ class LlamaCppClient:
                         if ttft_ms is None:
                             ttft_ms = (time.perf_counter() - t0) * 1000.0
                         tokens = data.get("tokens")
+                        probs = data.get("completion_probabilities")
                         yield TokenEvent(
                             content,
                             tokens if isinstance(tokens, list) else [],
-                            data.get("completion_probabilities"),
+                            None if probs is None else finite_json(probs),
                             data,
                         )
                     if data.get("stop"):
                         yield FinalEvent.from_json(data, ttft_ms)
                         return
                 if not chunk:
+                    if received == 0:
+                        raise StreamCutOff("llama-server closed the connection without sending anything")
+                    if ttft_ms is None and not pings and head and not head.startswith((b"data:", b":", b"event:")):
+                        raise ProtocolError(
+                            "llama-server's reply was not an event stream; it began: "
+                            f"{cap(head.decode('utf-8', 'replace'), 120)!r}"
+                        )
                     raise StreamCutOff("llama-server closed the stream before the answer was complete")
         finally:
             # Closing (not releasing) drops the connection, which stops generation on the server.
@@ -359,80 +480,7 @@ class LlamaCppClient:
             probs=data.get("completion_probabilities"),
         )
 
-    async def stream_chat(
-        self,
-        messages: Sequence[Any],
-        template: str = "chatml",
-        *,
-        custom_templates: Mapping[str, Any] | None = None,
-        continue_final: bool = False,
-        **params: Any,
-    ) -> AsyncIterator[StreamEvent]:
-        """Render `messages` with a prompt template and stream the completion, adding the
-        template's stop strings to `stop`. template="server" uses the model's own template via
-        /apply-template."""
-        prompt, stops = await self.render_chat(
-            messages, template, custom_templates=custom_templates, continue_final=continue_final
-        )
-        if stops:
-            params["stop"] = [*params.get("stop", []), *(s for s in stops if s not in params.get("stop", []))]
-        async for event in self.stream_completion(prompt, **params):
-            yield event
-
-    async def render_chat(
-        self,
-        messages: Sequence[Any],
-        template: str,
-        *,
-        custom_templates: Mapping[str, Any] | None = None,
-        continue_final: bool = False,
-    ) -> tuple[str, tuple[str, ...]]:
-        """The exact prompt string that stream_chat sends, and the stop strings it adds."""
-        from ..templates import SERVER_TEMPLATE, get_template
-
-        if template == SERVER_TEMPLATE:
-            turns = [_as_dict(m) for m in messages]
-            if continue_final and turns and turns[-1]["role"] == "assistant":
-                # The server's template cannot leave a turn open: render the history, then
-                # append the partial answer after the generation prompt.
-                partial = turns.pop()["content"]
-                prompt = await self.apply_template(turns) + partial
-            else:
-                prompt = await self.apply_template(turns)
-            props = self._props or await self.props()
-            # llama-server adds BOS itself when it tokenizes a prompt; drop the template's copy.
-            if props.bos_token and prompt.startswith(props.bos_token):
-                prompt = prompt[len(props.bos_token) :]
-            return prompt, ()
-        tpl = get_template(template, custom_templates)
-        return tpl.render(messages, continue_final=continue_final), tuple(tpl.stops)
-
-
-def _as_dict(message: Any) -> dict[str, str]:
-    if isinstance(message, Mapping):
-        return {"role": str(message["role"]), "content": str(message["content"])}
-    return {"role": str(message.role), "content": str(message.content)}
-
-
-def _reason(error: BaseException) -> str:
-    os_error = getattr(error, "os_error", None)
-    if isinstance(os_error, OSError) and os_error.strerror:
-        return os_error.strerror
-    return str(error) or type(error).__name__
-
-
-async def collect(events: AsyncIterator[StreamEvent]) -> Completion:
-    """Drain a stream into one Completion (content joined, final event kept)."""
-    parts: list[str] = []
-    probs: list[dict[str, Any]] = []
-    final: FinalEvent | None = None
-    async for event in events:
-        if isinstance(event, TokenEvent):
-            parts.append(event.content)
-            if event.probs:
-                probs.extend(event.probs)
-        elif isinstance(event, FinalEvent):
-            final = event
-    if final is None:  # stream_completion raises before this can happen
-        raise StreamCutOff("stream ended without a final event")
-    return Completion("".join(parts), final, probs or None)
+    async def bos_token(self) -> str:
+        """The model's BOS token text (from /props, fetched once)."""
+        props = self._props or await self.props()
+        return props.bos_token

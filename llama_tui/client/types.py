@@ -1,17 +1,62 @@
-"""Typed results of the llama.cpp client. Unknown JSON fields are tolerated and kept in `raw`."""
+"""Typed results of the llama.cpp client. Unknown JSON fields are tolerated and kept in `raw`.
+
+Every field is read defensively: the server's JSON is untrusted, so a wrong type, NaN, Infinity or
+a 400-digit integer where a number belongs gives the field's default, never an exception.
+"""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
+# Counts beyond this are not real (and would not fit SQLite's INTEGER).
+_INT_LIMIT = 2**63
+
 
 def _int(value: Any, default: int = 0) -> int:
-    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
+    if isinstance(value, bool):
+        return default
+    if isinstance(value, int):
+        return value if -_INT_LIMIT < value < _INT_LIMIT else default
+    if isinstance(value, float) and math.isfinite(value) and -_INT_LIMIT < value < _INT_LIMIT:
+        return int(value)
+    return default
 
 
 def _float(value: Any, default: float = 0.0) -> float:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return default
+    try:
+        result = float(value)  # a huge int overflows
+    except OverflowError:
+        return default
+    return result if math.isfinite(result) else default
+
+
+def finite_json(value: Any, depth: int = 0) -> Any:
+    """A copy of parsed JSON with every number that cannot be stored and shown safely (NaN,
+    Infinity, integers beyond 2**63) replaced by None, and nesting beyond 32 levels dropped.
+    Used on what the client hands on to be stored (timings, settings, probabilities)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if -_INT_LIMIT < value < _INT_LIMIT else None
+    if isinstance(value, dict | list):
+        if depth >= 32:
+            return None
+        if isinstance(value, list):
+            return [finite_json(v, depth + 1) for v in value]
+        return {k: finite_json(v, depth + 1) for k, v in value.items()}
+    return value
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +76,7 @@ class Timings:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Timings:
+        data = finite_json(data)
         return cls(
             prompt_n=_int(data.get("prompt_n")),
             prompt_ms=_float(data.get("prompt_ms")),
@@ -95,23 +141,48 @@ class FinalEvent:
         slot = data.get("id_slot")
         settings = data.get("generation_settings")
         return cls(
-            stop_type=str(data.get("stop_type") or "none"),
-            stopping_word=str(data.get("stopping_word") or ""),
+            stop_type=_str(data.get("stop_type")) or "none",
+            stopping_word=_str(data.get("stopping_word")),
             truncated=bool(data.get("truncated", False)),
             tokens_cached=_int(data.get("tokens_cached")),
             tokens_evaluated=_int(data.get("tokens_evaluated")),
             tokens_predicted=_int(data.get("tokens_predicted")),
             timings=Timings.from_json(timings) if isinstance(timings, dict) else None,
             ttft_ms=ttft_ms,
-            id_slot=slot if isinstance(slot, int) else None,
+            id_slot=slot if isinstance(slot, int) and not isinstance(slot, bool) and -1 <= slot < 2**31 else None,
             model=data.get("model") if isinstance(data.get("model"), str) else None,
             prompt=data.get("prompt") if isinstance(data.get("prompt"), str) else None,
-            generation_settings=settings if isinstance(settings, dict) else {},
+            generation_settings=finite_json(settings) if isinstance(settings, dict) else {},
             raw=data,
         )
 
 
-StreamEvent = TokenEvent | ProgressEvent | FinalEvent
+@dataclass(frozen=True, slots=True)
+class KeepAliveEvent:
+    """The server sent a keep-alive (an SSE comment such as `: ping`) and no text. Lets a UI show
+    that the request is alive and for how long it has waited, while no token has come."""
+
+    elapsed_s: float  # since the request was sent
+    pings: int  # keep-alives seen so far in this stream
+
+
+@dataclass(frozen=True, slots=True)
+class RetryEvent:
+    """The request failed before any byte of an answer and will be sent again after `delay_s`
+    seconds (e.g. 429 with Retry-After). Yielded by stream_completion before it waits."""
+
+    reason: str  # what failed, in plain words, e.g. "rate limited (429)"
+    delay_s: float
+    attempt: int  # 1 for the first retry
+    max_retries: int
+    error: Any = field(default=None, compare=False, repr=False)  # the LlamaError that caused it
+
+    def describe(self) -> str:
+        """E.g. 'rate limited (429): retrying in 120 s (retry 1 of 2)'."""
+        return f"{self.reason}: retrying in {self.delay_s:.0f} s (retry {self.attempt} of {self.max_retries})"
+
+
+StreamEvent = TokenEvent | ProgressEvent | FinalEvent | KeepAliveEvent | RetryEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,21 +233,25 @@ class Props:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Props:
-        dgs = data.get("default_generation_settings") or {}
-        params: dict[str, Any] = dgs["params"] if isinstance(dgs.get("params"), dict) else {}
-        n_ctx = dgs.get("n_ctx", data.get("n_ctx"))
+        """Raises ValueError if `data` is not an object; any field of the wrong type reads as
+        its default."""
+        if not isinstance(data, dict):
+            raise ValueError("/props is not a JSON object")
+        dgs = _dict(data.get("default_generation_settings"))
+        n_ctx = _int(dgs.get("n_ctx", data.get("n_ctx")))
+        slots = _int(data.get("total_slots"), 1)
         return cls(
-            n_ctx=_int(n_ctx),
-            total_slots=_int(data.get("total_slots"), 1),
-            model_path=str(data.get("model_path") or ""),
-            model_alias=str(data.get("model_alias") or ""),
-            chat_template=str(data.get("chat_template") or ""),
-            bos_token=str(data.get("bos_token") or ""),
-            eos_token=str(data.get("eos_token") or ""),
-            build_info=str(data.get("build_info") or ""),
-            is_sleeping=bool(data.get("is_sleeping", False)),
-            modalities=data.get("modalities") or {},
-            default_params=params,
+            n_ctx=n_ctx if n_ctx >= 0 else 0,
+            total_slots=slots if 1 <= slots <= 65536 else 1,
+            model_path=_str(data.get("model_path")),
+            model_alias=_str(data.get("model_alias")),
+            chat_template=_str(data.get("chat_template")),
+            bos_token=_str(data.get("bos_token")),
+            eos_token=_str(data.get("eos_token")),
+            build_info=_str(data.get("build_info")),
+            is_sleeping=data.get("is_sleeping") is True,
+            modalities=_dict(data.get("modalities")),
+            default_params=_dict(dgs.get("params")),
             raw=data,
         )
 
@@ -197,12 +272,13 @@ class Slot:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Slot:
+        data = _dict(data)
         nt = data.get("next_token")
         next_token = nt[0] if isinstance(nt, list) and nt else nt if isinstance(nt, dict) else {}
         return cls(
             id=_int(data.get("id")),
             n_ctx=_int(data.get("n_ctx")),
-            is_processing=bool(data.get("is_processing", False)),
+            is_processing=data.get("is_processing") is True,
             n_decoded=_int(next_token.get("n_decoded")) if isinstance(next_token, dict) else 0,
             raw=data,
         )

@@ -14,32 +14,50 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 
+def readable(binding: Binding) -> str:
+    """A binding's name in the help: its tooltip when it has one (the footer's description is
+    kept short, e.g. "‹ Alt" for "Previous alternative"), else its description."""
+    return binding.tooltip or binding.description
+
+
 def binding_rows(screen: Screen[object]) -> list[tuple[str, list[tuple[str, str]]]]:
     """(section title, [(keys, description)]) for the bindings active on `screen`.
 
     Uses `Screen.active_bindings` (focused widget → its ancestors → screen → app, with shadowed keys
     and disabled actions already removed). Screen and app bindings are listed even when hidden from
     the footer (show=False); bindings of the focused widget only if shown, to skip the cursor-key
-    plumbing of inputs and lists. Keys of the same action are merged ("esc / f1").
+    plumbing of inputs and lists. Keys of the same action are merged ("esc / f1"). The widget
+    classes in the screen's HELP_ALSO (e.g. a message's keys) are listed too, focused or not.
     """
     app = screen.app
-    groups: dict[DOMNode, dict[tuple[str, str], list[str]]] = {}
+    groups: dict[DOMNode | type, dict[tuple[str, str], list[str]]] = {}
     for active in screen.active_bindings.values():
         if not _listed(active, screen):
             continue
         binding = active.binding
         rows = groups.setdefault(active.node, {})
-        rows.setdefault((binding.action, binding.description), []).append(app.get_key_display(binding))
+        rows.setdefault((binding.action, readable(binding)), []).append(app.get_key_display(binding))
+    for cls in getattr(screen, "HELP_ALSO", ()):
+        if any(isinstance(node, cls) for node in groups):
+            continue  # focused: listed above
+        rows = groups.setdefault(cls, {})
+        for binding in Binding.make_bindings(getattr(cls, "BINDINGS", [])):
+            if binding.description:
+                rows.setdefault((binding.action, readable(binding)), []).append(app.get_key_display(binding))
 
-    def title(node: DOMNode) -> str:
+    def title(node: DOMNode | type) -> str:
         if node is app:
             return "Everywhere"
         if node is screen:
             return "This screen"
-        return f"In {type(node).__name__}"
+        cls = node if isinstance(node, type) else type(node)
+        return str(getattr(cls, "HELP_TITLE", "") or f"In {cls.__name__}")
 
-    # Screen first, then app, then the focused widget and its containers.
-    order = sorted(groups, key=lambda node: 0 if node is screen else 1 if node is app else 2)
+    # Screen first, then app, then the focused widget and its containers, then HELP_ALSO.
+    def rank(node: DOMNode | type) -> int:
+        return 0 if node is screen else 1 if node is app else 3 if isinstance(node, type) else 2
+
+    order = sorted(groups, key=rank)
     return [
         (title(node), [(" / ".join(dict.fromkeys(keys)), desc) for (_, desc), keys in groups[node].items()])
         for node in order

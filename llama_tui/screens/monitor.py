@@ -26,10 +26,12 @@ from textual.widgets import DataTable, Footer, Log, Sparkline, Static
 from ..client import LlamaCppClient
 from ..client.errors import LlamaError, NotSupported
 from ..client.types import Props, Slot
-from ..metrics import MetricsHistory, MetricsSummary, format_count, format_rate
+from ..metrics import DecodeRates, MetricsHistory, MetricsSummary, SlotReading, format_count, format_rate
 from ..sanitize import neutralize, one_line
+from .monitor_caches import SHOWN, caches_content
 
 if TYPE_CHECKING:
+    from ..chat.slot_cache import SlotCache
     from ..server import ManagedServer
 
 METRICS_DISABLED = "metrics disabled (start llama-server with --metrics)"
@@ -59,9 +61,27 @@ def slot_cells(slot: Slot) -> tuple[str, ...]:
     )
 
 
-def metrics_content(summary: MetricsSummary, history: MetricsHistory) -> Content:
-    """The metrics block: requests, token totals with current and average rates, KV cache."""
+def slot_reading(slot: Slot) -> SlotReading:
+    task = slot.raw.get("id_task")
+    return SlotReading(
+        slot.id,
+        task if isinstance(task, int) and not isinstance(task, bool) else None,
+        slot.is_processing,
+        slot.n_decoded,
+    )
+
+
+def live_generation_line(rate: float | None) -> Content:
+    """Generation speed now, from /slots (for a server without --metrics)."""
+    return Content.assemble(_label("generating"), f"now {format_rate(rate)} (from /slots)")
+
+
+def metrics_content(summary: MetricsSummary, history: MetricsHistory, live_generation: float | None = None) -> Content:
+    """The metrics block: requests, token totals with current and average rates, KV cache.
+    `live_generation` (from /slots) is the generation speed now: the counters only grow when a
+    request ends, so theirs says 0 t/s all through a long generation."""
     latest = history.latest
+    generation_now = live_generation if live_generation is not None else (latest.generation_tps if latest else None)
     parts: list[Content | str | tuple[str, str]] = [
         _label("requests"),
         f"processing {format_count(summary.requests_processing)} · deferred {format_count(summary.requests_deferred)}",
@@ -74,7 +94,7 @@ def metrics_content(summary: MetricsSummary, history: MetricsHistory) -> Content
         "\n",
         _label("generated"),
         f"{format_count(summary.tokens_predicted_total)} tokens",
-        f" · now {format_rate(latest.generation_tps if latest else None)}",
+        f" · now {format_rate(generation_now)}",
         f" · speed {format_rate(history.last_generation_busy_tps)}",
         f" · avg {format_rate(summary.predicted_tps_avg)}",
     ]
@@ -169,7 +189,9 @@ class ServerMonitorScreen(Screen[None]):
         self.interval = interval
         self.props_interval = props_interval
         self._clock = clock
-        self.history = MetricsHistory(window=history_seconds, max_points=max(2, int(history_seconds / interval) + 1))
+        points = max(2, int(history_seconds / interval) + 1)
+        self.history = MetricsHistory(window=history_seconds, max_points=points)
+        self.decode = DecodeRates(window=history_seconds, max_points=points)  # live, from /slots
         self.slots: list[Slot] = []
         self.metrics: dict[str, float] | None = None
         self.metrics_supported: bool | None = None  # None until /metrics answered once
@@ -178,6 +200,14 @@ class ServerMonitorScreen(Screen[None]):
         self.updates = 0  # completed refreshes (tests wait on it)
         self._props_at: float | None = None
         self._wake = asyncio.Event()
+        self.slot_cache: SlotCache | None = None
+        self._session_title: Callable[[int], str] = str
+        self._gain: Callable[[], str] = str
+
+    def show_caches(self, cache: SlotCache | None, title: Callable[[int], str], gain: Callable[[], str]) -> None:
+        """Also show the saved session caches (before the screen is shown): `title(session_id)`,
+        and `gain()`, what saving would spare the current session when it is off."""
+        self.slot_cache, self._session_title, self._gain = cache, title, gain
 
     def compose(self) -> ComposeResult:
         title = f"Server monitor · {one_line(self.client.base_url)}"
@@ -200,6 +230,9 @@ class ServerMonitorScreen(Screen[None]):
             with VerticalScroll(id="monitor-right"):
                 yield Static("Server", classes="monitor-heading", markup=False)
                 yield Static(Content("loading…"), id="props", markup=False)
+                if self.slot_cache is not None:
+                    yield Static("Session caches", classes="monitor-heading", markup=False)
+                    yield Static(Content("loading…"), id="slot-caches", markup=False)
         if self.server is not None:
             yield Log(max_lines=2000, id="server-log")
         yield Footer()
@@ -239,10 +272,11 @@ class ServerMonitorScreen(Screen[None]):
             calls.append(self.client.props())
         results = await asyncio.gather(*calls, return_exceptions=True)
         now = self._clock()
-        self._show_slots(results[0])
+        self._show_slots(results[0], now)
         self._show_metrics(results[1], now)
         if want_props:
             self._show_props(results[2], now)
+            await self._show_caches()
         self._show_status()
         self.updates += 1
 
@@ -253,13 +287,14 @@ class ServerMonitorScreen(Screen[None]):
             message = error.message if isinstance(error, LlamaError) else str(error) or type(error).__name__
             self.errors[what] = f"{what}: {one_line(message, 200)}"
 
-    def _show_slots(self, result: object) -> None:
+    def _show_slots(self, result: object, now: float) -> None:
         table: DataTable[Text] = self.query_one("#slots", DataTable)
         if isinstance(result, NotSupported):
             self._error("/slots", None)
             if self.slots or table.row_count:
                 table.clear()
             self.slots = []
+            self.decode.reset()
             table.display = False
             self._slots_note(SLOTS_DISABLED)
             return
@@ -269,6 +304,7 @@ class ServerMonitorScreen(Screen[None]):
         self._error("/slots", None)
         assert isinstance(result, list)
         slots: list[Slot] = result
+        self.decode.add(now, [slot_reading(slot) for slot in slots])
         table.display = True
         self._slots_note("" if slots else "no slots")
         keys = [str(s.id) for s in slots]
@@ -288,14 +324,16 @@ class ServerMonitorScreen(Screen[None]):
 
     def _show_metrics(self, result: object, now: float) -> None:
         box = self.query_one("#metrics", Static)
-        sparks = self.query_one("#sparklines")
         if isinstance(result, NotSupported):
             self._error("/metrics", None)
             self.metrics_supported = False
             self.metrics = None
             self.history.reset()
-            box.update(Content.styled(METRICS_DISABLED, "$text-muted"))
-            sparks.add_class("-hidden")
+            text = Content.styled(METRICS_DISABLED, "$text-muted")
+            if self.decode.seen_busy:  # /slots still tells how fast it generates
+                text = Content.assemble(text, "\n", live_generation_line(self.decode.latest))
+            box.update(text)
+            self._show_sparklines()
             return
         if isinstance(result, BaseException):
             self._error("/metrics", result)
@@ -305,20 +343,32 @@ class ServerMonitorScreen(Screen[None]):
         self.metrics_supported = True
         self.metrics = result
         self.history.add(now, result)
-        box.update(metrics_content(MetricsSummary.from_metrics(result), self.history))
-        sparks.remove_class("-hidden")
+        live = self.decode.latest if self.slots else None
+        box.update(metrics_content(MetricsSummary.from_metrics(result), self.history, live))
+        self._show_sparklines()
+
+    def _show_sparklines(self) -> None:
+        """Prompt speed from /metrics; generation speed from /slots when it answers (live), else
+        from /metrics (known only when each request ends)."""
+        sparks = self.query_one("#sparklines")
+        live = bool(self.slots) and self.decode.seen_busy
+        sparks.set_class(not (self.metrics_supported or live), "-hidden")
         minutes = self.history.window / 60
         span = f"last {minutes:g} min" if minutes >= 1 else f"last {self.history.window:g} s"
         points = self.history.capacity
-        for name, series in (
-            ("prompt", self.history.prompt_series(points)),
-            ("gen", self.history.generation_series(points)),
+        generation = self.decode.series(points) if live else self.history.generation_series(points)
+        for name, series, shown in (
+            ("prompt", self.history.prompt_series(points), bool(self.metrics_supported)),
+            ("gen", generation, True),
         ):
             title = "prompt tokens/s" if name == "prompt" else "generated tokens/s"
             peak = max(series, default=0.0)
             label = f"{title} · {span} · peak {format_rate(peak)}"
             self.query_one(f"#spark-{name}-label", Static).update(Content(label))
-            self.query_one(f"#spark-{name}", Sparkline).data = series or [0.0]
+            self.query_one(f"#spark-{name}-label").display = shown
+            spark = self.query_one(f"#spark-{name}", Sparkline)
+            spark.display = shown
+            spark.data = series or [0.0]
 
     def _show_props(self, result: object, now: float) -> None:
         if isinstance(result, BaseException):
@@ -330,6 +380,22 @@ class ServerMonitorScreen(Screen[None]):
         self.props = result
         self._props_at = now
         self.query_one("#props", Static).update(props_content(result))
+
+    async def _show_caches(self) -> None:
+        cache = self.slot_cache
+        if cache is None:
+            return
+        saved = await cache.saved_caches()
+        content = caches_content(
+            cache.support,
+            saved,
+            title={row.session_id: self._session_title(row.session_id) for row in saved[:SHOWN]},
+            gain=self._gain(),
+            max_bytes=cache.max_bytes,
+            now=time.time(),
+            events=cache.recent,
+        )
+        self.query_one("#slot-caches", Static).update(content)
 
     def _show_status(self) -> None:
         text = "\n".join(f"⚠ {message}" for message in self.errors.values())

@@ -1,9 +1,10 @@
-"""Prompt preview: the exact prompt string that will be sent, its token count and boundaries."""
+"""Prompt preview: the exact request the next answer sends (chat/request.py builds it): the prompt
+string, its token count and boundaries, and every other parameter of the body."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+import json
+from collections.abc import Awaitable, Callable, Sequence
 
 from textual import work
 from textual.app import ComposeResult
@@ -13,8 +14,8 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from ..chat.request import CompletionRequest
 from ..client import LlamaCppClient, LlamaError, Token
-from ..domain import ChatMessage
 from ..sanitize import neutralize
 
 # Alternating backgrounds show where one token ends and the next begins.
@@ -51,13 +52,12 @@ class PromptPreviewScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,f6", "dismiss", "Close")]
 
     def __init__(
-        self, client: LlamaCppClient, history: list[ChatMessage], template: str, custom_templates: Mapping[str, Any]
+        self, client: LlamaCppClient, template: str, request: Callable[[], Awaitable[CompletionRequest]]
     ) -> None:
         super().__init__()
         self.client = client
-        self.history = history
         self.template = template
-        self.custom_templates = custom_templates
+        self._request = request
         self.prompt: str | None = None
         self.tokens: list[Token] | None = None
 
@@ -69,6 +69,8 @@ class PromptPreviewScreen(ModalScreen[None]):
             yield Static("", id="prompt", markup=False)
             yield Static("Tokens (alternating colours; · = space):", classes="heading", markup=False)
             yield Static("", id="tokens", markup=False)
+            yield Static("The rest of the request body:", classes="heading", markup=False)
+            yield Static("", id="params", markup=False)
 
     def on_mount(self) -> None:
         self._load()
@@ -77,20 +79,22 @@ class PromptPreviewScreen(ModalScreen[None]):
     async def _load(self) -> None:
         summary = self.query_one("#summary", Static)
         try:
-            prompt, stops = await self.client.render_chat(
-                self.history, self.template, custom_templates=self.custom_templates
-            )
-        except (LlamaError, KeyError, ValueError) as e:
-            summary.update(f"Could not render the prompt: {e}")
+            request = await self._request()
+        except LlamaError as e:
+            summary.update(f"Could not render the prompt: {e.message}")
             return
+        prompt = request.prompt_text
+        stops = request.params.get("stop", [])
         self.prompt = prompt
+        params = {k: v for k, v in request.params.items() if k != "stop"}
+        self.query_one("#params", Static).update(neutralize(json.dumps(params, indent=2, ensure_ascii=False)))
         self.query_one("#prompt", Static).update(neutralize(prompt))
         try:
             self.tokens = await self.client.tokenize(prompt, with_pieces=True, add_special=True)
         except LlamaError as e:
             summary.update(f"{len(prompt):,} characters · tokenizing failed: {e.message}")
             return
-        stop_text = ", ".join(repr(s) for s in stops) or "none added"
+        stop_text = ", ".join(repr(s) for s in stops) or "none"
         summary.update(
             f"{len(self.tokens):,} tokens (with the BOS the server adds) · {len(prompt):,} characters"
             f" · stop strings: {stop_text}"

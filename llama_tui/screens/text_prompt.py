@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from ..sanitize import neutralize, one_line
+from ..widgets.composer import Composer
 
 
 class TextPromptScreen(ModalScreen[str | None]):
@@ -37,8 +38,10 @@ class TextPromptScreen(ModalScreen[str | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", show=False)]
 
-    def __init__(self, title: str, initial: str = "", placeholder: str = "") -> None:
+    def __init__(self, title: str, initial: str = "", placeholder: str = "", *, multiline: bool = False) -> None:
+        """`multiline`: a text of several lines, returned as typed (not stripped)."""
         super().__init__()
+        self.multiline = multiline
         self.prompt_title = title
         self.initial = initial
         # Titles are untrusted: show control characters as visible symbols, on one line.
@@ -48,8 +51,26 @@ class TextPromptScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Static(Content(neutralize(self.prompt_title)), id="prompt-title")
-            yield Input(value=self._shown_initial, placeholder=self.placeholder, id="prompt-input")
-            yield Static(Content("Enter to accept · Escape to cancel"), id="prompt-hint")
+            if self.multiline:
+                area = Composer(id="prompt-area")
+                area.placeholder = self.placeholder
+                yield area
+                hint = "Enter to accept · ctrl+j or alt+enter for a new line · Escape to cancel"
+            else:
+                yield Input(value=self._shown_initial, placeholder=self.placeholder, id="prompt-input")
+                hint = "Enter to accept · Escape to cancel"
+            yield Static(Content(hint), id="prompt-hint")
+
+    def on_mount(self) -> None:
+        if self.multiline:
+            area = self.query_one("#prompt-area", Composer)
+            area.set_text(self.initial)
+            area.focus()
+
+    @on(Composer.Submitted)
+    def _area_submitted(self, event: Composer.Submitted) -> None:
+        event.stop()
+        self.dismiss(event.text)
 
     @on(Input.Submitted, "#prompt-input")
     def _submitted(self, event: Input.Submitted) -> None:

@@ -1,5 +1,6 @@
 """The llama-server that llama-tui starts and stops itself (`--model`), and its log."""
 
+from .args import default_slot_save_dir
 from .binary import BINARY_NAME, LOOPBACK, find_binary, free_port
 from .errors import ManagedServerError, ServerBinaryMissing, ServerStartError
 from .log import READY, STARTING, LoadProgress, progress_from_line
@@ -15,6 +16,7 @@ __all__ = [
     "ManagedServerError",
     "ServerBinaryMissing",
     "ServerStartError",
+    "default_slot_save_dir",
     "find_binary",
     "free_port",
     "progress_from_line",

@@ -26,9 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import collections
 import contextlib
-import itertools
 import os
 import signal
 import subprocess
@@ -40,16 +38,16 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from .args import automatic_flags, check_user_args, cpu_has_amx, flag_value
 from .binary import HOW_TO_GET, LOOPBACK, find_binary, free_port, spawn
 from .errors import ManagedServerError, ServerBinaryMissing, ServerStartError
-from .log import READY, STARTING, LoadProgress, error_summary, progress_from_line
+from .log import READY, LoadProgress, error_summary
+from .output import ServerOutput
 
 if TYPE_CHECKING:
     import aiohttp  # imported where used: it is a tenth of a second of the TUI's start-up
 
 
-# Flags llama-tui sets itself: a user copy would make the URL (or the model) wrong.
-_RESERVED_FLAGS = ("-m", "--model", "--host", "--port")
 _MAX_PARTIAL = 64 * 1024  # a "line" longer than this without a newline is passed on as it is
 
 
@@ -64,6 +62,8 @@ class ManagedServer:
     `args` are extra llama-server flags, passed after llama-tui's own; `-m/--model`, `--host` and
     `--port` are refused there (llama-tui sets them). `api_key`, if given, reaches the server
     through its LLAMA_API_KEY environment variable, not argv, so `ps` does not show it.
+    `slot_save_dir` (the app passes `default_slot_save_dir()`) adds `--slot-save-path DIR` (made
+    0700 at start) for chat/slot_cache.py; a `--slot-save-path` in `args` wins.
     """
 
     def __init__(
@@ -78,33 +78,28 @@ class ManagedServer:
         env: Mapping[str, str] | None = None,
         keep_lines: int = 5000,
         max_log_bytes: int = 8 * 1024 * 1024,
+        slot_save_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         self.binary = find_binary(binary)
         self.model = Path(model).expanduser()
-        self.args = tuple(args)
-        for arg in self.args:
-            flag = arg.split("=", 1)[0]
-            if flag in _RESERVED_FLAGS:
-                raise ManagedServerError(
-                    f"server argument {flag} is set by llama-tui (it picks the model, a loopback host and a free "
-                    "port); remove it from the server arguments"
-                )
+        self.args = check_user_args(args)
+        user_dir = flag_value(self.args, "--slot-save-path")
+        self._add_slot_flag = user_dir is None and slot_save_dir is not None
+        chosen = user_dir if user_dir is not None else slot_save_dir
+        # Where the server writes slot files, and whether restored caches of SWA models are usable.
+        self.slot_save_dir: Path | None = Path(chosen).expanduser() if chosen is not None else None
+        self.swa_full = "--swa-full" in self.args
+        server_env = env if env is not None else os.environ
+        self.auto_args = automatic_flags(self.args, server_env, amx=cpu_has_amx())  # e.g. --no-repack on AMX
         self.host = LOOPBACK
         self._fixed_port = port is not None
         self.port = port if port is not None else free_port(self.host)
         self._log_path = Path(log_path).expanduser() if log_path is not None else None
         self._api_key = api_key
         self._env = dict(env) if env is not None else None
-        self.max_log_bytes = max_log_bytes
-        """At start(), a log file bigger than this is moved to NAME.1 and a new one begun."""
+        self.output = ServerOutput(keep_lines, max_log_bytes)  # the lines kept, the log file, the progress
         self._proc: subprocess.Popen[bytes] | None = None
         self._reader: threading.Thread | None = None
-        self._lock = threading.Lock()
-        self._lines: collections.deque[str] = collections.deque(maxlen=keep_lines)
-        self._total = 0  # lines ever received (the deque keeps the last keep_lines)
-        self._eof = False
-        self._waiters: list[Callable[[], None]] = []
-        self._progress = STARTING
         self._started_at: float | None = None
         self.startup_seconds: float | None = None
         """Seconds from start() to the first healthy /health, once wait_healthy saw it."""
@@ -130,9 +125,9 @@ class ManagedServer:
 
     @property
     def log_path(self) -> Path:
-        """Everything the server printed (appended to across starts, private 0600, rotated once it
-        passes max_log_bytes). A temporary file unless log_path was given; it is kept after the
-        server stops, for the user to read."""
+        """Everything the server printed (appended to across starts, private 0600, rotated as soon
+        as it passes max_log_bytes, even while the server runs). A temporary file unless log_path
+        was given; it is kept after the server stops, for the user to read."""
         if self._log_path is None:
             self._log_path = Path(tempfile.mkdtemp(prefix="llama-tui-server-")) / "llama-server.log"
         return self._log_path
@@ -140,7 +135,7 @@ class ManagedServer:
     @property
     def progress(self) -> LoadProgress:
         """The latest start-up progress read from the log."""
-        return self._progress
+        return self.output.progress
 
     def command(self) -> list[str]:
         """The argv the server is started with."""
@@ -149,6 +144,8 @@ class ManagedServer:
             "-m", str(self.model),
             "--host", self.host,
             "--port", str(self.port),
+            *self.auto_args,
+            *(["--slot-save-path", str(self.slot_save_dir)] if self._add_slot_flag else []),
             *self.args,
         ]  # fmt: skip
 
@@ -173,8 +170,13 @@ class ManagedServer:
             self._reader.join(2.0)
         log_path = self.log_path
         log_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if self._add_slot_flag and self.slot_save_dir is not None:
+            try:  # llama-server refuses to start if the directory does not exist
+                self.slot_save_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            except OSError as e:
+                raise ManagedServerError(f"cannot create the slot cache folder {self.slot_save_dir}: {e}") from e
         with contextlib.suppress(OSError):  # one old generation is kept: NAME.1
-            if log_path.stat().st_size > self.max_log_bytes:
+            if log_path.stat().st_size > self.output.max_log_bytes:
                 os.replace(log_path, log_path.with_name(log_path.name + ".1"))
         # Private: at higher verbosities llama-server logs prompts. Closed by the reader thread.
         log = os.fdopen(os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab")
@@ -194,9 +196,7 @@ class ManagedServer:
         self._proc = proc
         self._started_at = time.monotonic()
         self.startup_seconds = None
-        with self._lock:
-            self._eof = False
-            self._progress = STARTING
+        self.output.restart()
         atexit.register(self._atexit)
         self._reader = threading.Thread(
             target=self._read_output, args=(proc, log), name=f"llama-server-{proc.pid}-log", daemon=True
@@ -207,86 +207,13 @@ class ManagedServer:
 
     def _read_output(self, proc: subprocess.Popen[bytes], log: IO[bytes]) -> None:
         """Reader thread: copy the child's output to the log file and the line buffer."""
-        stream = proc.stdout
-        assert stream is not None
-        pending = b""
-        try:
-            while True:
-                try:
-                    chunk = stream.read1(65536)  # type: ignore[attr-defined]
-                except (OSError, ValueError):
-                    chunk = b""
-                if not chunk:
-                    break
-                with contextlib.suppress(OSError):
-                    log.write(chunk)
-                    log.flush()
-                pending += chunk
-                *complete, pending = pending.split(b"\n")
-                if len(pending) > _MAX_PARTIAL:
-                    complete.append(pending)
-                    pending = b""
-                self._add([_decode(raw) for raw in complete], _decode(pending))
-            if pending:
-                self._add([_decode(pending)], "")
-        finally:
-            with contextlib.suppress(OSError):
-                log.close()
-            with contextlib.suppress(OSError):
-                stream.close()
-            with self._lock:
-                self._eof = True
-                waiters = list(self._waiters)
-            for wake in waiters:
-                wake()
-
-    def _add(self, lines: list[str], partial: str) -> None:
-        with self._lock:
-            progress = self._progress
-            for line in lines if progress is not READY else ():
-                progress = progress_from_line(line, progress)
-            if partial and progress is not READY:  # the dot-per-percent bar is only finished by a newline at 100 %
-                progress = progress_from_line(partial, progress)
-            self._progress = progress
-            if not lines:
-                return
-            self._lines.extend(lines)
-            self._total += len(lines)
-            waiters = list(self._waiters)
-        for wake in waiters:
-            wake()
+        assert proc.stdout is not None
+        self.output.read(proc.stdout, log, self.log_path)
 
     async def line_batches(self, *, from_start: bool = True) -> AsyncIterator[list[str]]:
-        """Lists of new output lines as they come (from the oldest kept line if `from_start`),
-        until the server exits. Lines arriving while the consumer is busy come as one batch, so a
-        log widget can add them in one go. Lines pushed out of the buffer meanwhile are skipped."""
-        loop = asyncio.get_running_loop()
-        event = asyncio.Event()
-
-        def wake() -> None:
-            with contextlib.suppress(RuntimeError):  # the loop may be closed already
-                loop.call_soon_threadsafe(event.set)
-
-        with self._lock:
-            self._waiters.append(wake)
-            seen = self._total - len(self._lines) if from_start else self._total
-        try:
-            while True:
-                event.clear()
-                with self._lock:
-                    first = self._total - len(self._lines)
-                    batch = list(itertools.islice(self._lines, max(seen, first) - first, None))
-                    seen = self._total
-                    done = self._eof and self._proc is not None
-                if batch:
-                    yield batch
-                elif done:
-                    return
-                else:
-                    await event.wait()
-        finally:
-            with self._lock:
-                self._waiters.remove(wake)
+        """Lists of new output lines as they come, until the server exits (ServerOutput.batches)."""
+        async for batch in self.output.batches(lambda: self._proc is not None, from_start=from_start):
+            yield batch
 
     async def lines(self, *, from_start: bool = True) -> AsyncIterator[str]:
         """The server's output line by line (see line_batches)."""
@@ -296,9 +223,7 @@ class ManagedServer:
 
     def recent_lines(self, n: int | None = None) -> list[str]:
         """The last `n` lines kept (all kept lines if n is None)."""
-        with self._lock:
-            lines = list(self._lines)
-        return lines if n is None else lines[-n:] if n > 0 else []
+        return self.output.recent(n)
 
     def log_tail(self, n: int = 30) -> str:
         """The last `n` lines, headed by where the whole log is: for error messages."""
@@ -329,6 +254,9 @@ class ManagedServer:
         started = self._started_at or time.monotonic()
         deadline = time.monotonic() + timeout
         reported: LoadProgress | None = None
+        if on_progress is not None:  # before the import below (a tenth of a second): a tiny model is up by then
+            reported = self.output.progress
+            on_progress(reported)
         delay = poll_interval
         port_retries = 0 if self._fixed_port else 2
         import aiohttp
@@ -336,14 +264,14 @@ class ManagedServer:
         http_timeout = aiohttp.ClientTimeout(total=2.0)
         async with aiohttp.ClientSession(timeout=http_timeout) as http:
             while True:
-                if on_progress is not None and self._progress != reported:
-                    reported = self._progress
+                if on_progress is not None and self.output.progress != reported:
+                    reported = self.output.progress
                     on_progress(reported)
                 proc = self._proc
                 assert proc is not None
                 if proc.poll() is not None:
                     await self._join_reader()
-                    if self._progress.phase == "port in use" and port_retries > 0:
+                    if self.output.progress.phase == "port in use" and port_retries > 0:
                         port_retries -= 1
                         self.port = free_port(self.host)
                         self.start()
@@ -352,18 +280,17 @@ class ManagedServer:
                 status = await _health_status(http, self.url)
                 if status == 200:
                     self.startup_seconds = time.monotonic() - started
-                    with self._lock:
-                        self._progress = READY
+                    self.output.progress = READY
                     if on_progress is not None:
                         on_progress(READY)
                     return self.startup_seconds
-                if status == 503 and self._progress.phase in ("starting", "listening"):
-                    self._progress = LoadProgress("loading model", self._progress.fraction)
+                if status == 503 and self.output.progress.phase in ("starting", "listening"):
+                    self.output.progress = LoadProgress("loading model", self.output.progress.fraction)
                 if time.monotonic() > deadline:
                     tail = self.log_tail()
                     await self.stop(grace=2.0)
                     raise ServerStartError(
-                        f"llama-server was not ready after {timeout:g} s (last: {self._progress}); stopped it.\n{tail}",
+                        f"llama-server was not ready after {timeout:g} s (last: {self.progress}); stopped it.\n{tail}",
                         log_tail=tail,
                         returncode=self.returncode,
                     )

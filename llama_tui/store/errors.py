@@ -34,5 +34,16 @@ class StoreTooNew(StoreError):
         )
 
 
+class StoreCorrupt(StoreError):
+    """The file is damaged, and the caller asked for it to be left as it is (recover=False)."""
+
+    def __init__(self, path: Path, detail: str) -> None:
+        self.path = path
+        super().__init__(
+            f"the session store {path} is damaged ({detail}); it was left as it is. Start llama-tui to move it "
+            "aside and begin a new one, or put back a backup"
+        )
+
+
 class Corrupt(Exception):
     """Internal: the file is not a usable SQLite database."""

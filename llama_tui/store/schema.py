@@ -5,6 +5,9 @@
 * Full-text search uses an FTS5 table kept in sync by triggers. It is managed outside the numbered
   migrations because it depends on the SQLite build (see Store._ensure_fts).
 * A damaged file is moved aside (never deleted) with its -wal/-shm/-journal.
+* A store that cannot be written (a read-only folder or file) is opened read-only, without
+  migrations: `open_read_only` (SQLite's mode=ro; `immutable` when there is no -wal to read and
+  no -shm can be made, as in a read-only folder after a clean exit).
 """
 
 from __future__ import annotations
@@ -66,6 +69,15 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         "CREATE INDEX messages_tree ON messages(session_id, parent_id)",
         # Tiny partial index so the start-up sweep for dead streams does not scan every message.
         "CREATE INDEX messages_streaming ON messages(state) WHERE state = 'streaming'",
+    ),
+    # 2: a per-session change counter, bumped by every write to the session or its messages, so an
+    # instance can tell cheaply that another one changed the session it shows (Store.changed_elsewhere).
+    ("ALTER TABLE sessions ADD COLUMN revision INTEGER NOT NULL DEFAULT 0",),
+    # 3: what an answer carries beyond the server's figures (reasoning tally, edits, constraints,
+    # restored caches...) and a session's template options (thinking on/off, reasoning effort...)
+    (
+        "ALTER TABLE messages ADD COLUMN meta_json TEXT",
+        "ALTER TABLE sessions ADD COLUMN options_json TEXT NOT NULL DEFAULT '{}'",
     ),
 )
 SCHEMA_VERSION: Final = len(MIGRATIONS)
@@ -153,18 +165,13 @@ def open_checked(
             if f.read(len(SQLITE_MAGIC)) != SQLITE_MAGIC:
                 raise Corrupt("not an SQLite database")
         # Look with a read-only connection first: closing a read-write one would checkpoint a
-        # leftover WAL into the file, and a store from a newer version must stay untouched.
-        probe = connect(path, read_only=True)
-        try:
-            probe.execute("PRAGMA busy_timeout = 5000")
-            found = int(probe.execute("PRAGMA user_version").fetchone()[0])
-            if found > SCHEMA_VERSION:
-                raise StoreTooNew(path, found, SCHEMA_VERSION)
-            problems = [str(r[0]) for r in probe.execute("PRAGMA quick_check(5)")]
-            if problems != ["ok"]:
-                raise Corrupt("; ".join(problems))
-        finally:
-            probe.close()
+        # leftover WAL into the file, and a store from a newer version must stay untouched. With
+        # no -wal, immutable mode looks without creating a -wal/-shm beside a refused file.
+        if Path(str(path) + "-wal").exists():
+            probe = connect(path, read_only=True)
+        else:
+            probe = sqlite3.connect(path.absolute().as_uri() + "?immutable=1", uri=True, isolation_level=None)
+        _check(probe, path).close()
     conn = connect(path)
     try:
         conn.execute("PRAGMA busy_timeout = 5000")
@@ -174,6 +181,56 @@ def open_checked(
         conn.row_factory = sqlite3.Row
         conn.create_function("casefold", 1, casefold, deterministic=True)
         migrate(conn, path)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def open_read_only(
+    path: Path, connect: Callable[..., sqlite3.Connection], casefold: Callable[[str | None], str]
+) -> tuple[sqlite3.Connection, int]:
+    """A read-only connection to the checked store at `path` and its schema version (Corrupt /
+    StoreTooNew otherwise). Nothing is written, migrated or created; a damaged or newer store is
+    refused before SQLite makes any -wal or -shm file beside it."""
+    with path.open("rb") as f:
+        if f.read(len(SQLITE_MAGIC)) != SQLITE_MAGIC:
+            raise Corrupt("not an SQLite database")
+    immutable_uri = path.absolute().as_uri() + "?immutable=1"
+    has_wal = Path(str(path) + "-wal").exists()
+    if not has_wal:
+        # No -wal: the main file holds everything, and immutable mode reads it without creating
+        # the -wal/-shm a read-only WAL connection would (a refused store stays alone).
+        _check(sqlite3.connect(immutable_uri, uri=True, timeout=5.0, isolation_level=None), path).close()
+    try:
+        conn = connect(path, read_only=True)
+        conn.execute("PRAGMA user_version").fetchone()
+    except sqlite3.OperationalError:
+        if has_wal:
+            raise
+        # A folder where no -shm can be made (read-only): immutable mode is the only way in.
+        conn = sqlite3.connect(immutable_uri, uri=True, timeout=5.0, isolation_level=None, check_same_thread=False)
+    try:
+        found = _check(conn, path).execute("PRAGMA user_version").fetchone()[0]
+        conn.row_factory = sqlite3.Row
+        conn.create_function("casefold", 1, casefold, deterministic=True)
+    except BaseException:
+        conn.close()
+        raise
+    return conn, int(found)
+
+
+def _check(conn: sqlite3.Connection, path: Path) -> sqlite3.Connection:
+    """`conn` if its store is one this version reads and sound; StoreTooNew / Corrupt (and the
+    connection closed) otherwise."""
+    try:
+        conn.execute("PRAGMA busy_timeout = 5000")
+        found = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        if found > SCHEMA_VERSION:
+            raise StoreTooNew(path, found, SCHEMA_VERSION)
+        problems = [str(r[0]) for r in conn.execute("PRAGMA quick_check(5)")]
+        if problems != ["ok"]:
+            raise Corrupt("; ".join(problems))
     except BaseException:
         conn.close()
         raise

@@ -10,27 +10,31 @@ Stdlib only (no Textual), so the CLI, the TUI and the tests share it. Design not
   triggers are dropped (else every insert would fail) and search falls back to LIKE.
 * One connection shared across threads behind a lock: the TUI is single-threaded in practice, and
   SQLite is fast enough that a lock never waits long.
+* A store that cannot be written (read-only folder or file) opens read-only (``read_only`` says
+  why): everything reads, every write raises StoreWriteError, and the app keeps changes in memory.
+* Two instances: deleting is soft (``deleted_at``; ``list_trash``, ``restore_session``,
+  ``purge_session``, ``purge_deleted``). A write that adds to or changes a deleted session's
+  content (add_message, update_message, update_session, rename_session, set_head) *resurrects*
+  it: the session leaves the trash, so nothing written is ever out of reach, and ``on_restored``
+  is called with its id so the UI can say so. Drafts and pins do not resurrect (not content).
+  Every content write bumps the session's ``revision``; ``watch`` / ``changed_elsewhere`` tell an
+  instance that another one changed the session it shows (one indexed read).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import sqlite3
-import threading
-import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
-from pathlib import Path
-from types import TracebackType
-from typing import Any
+from collections.abc import Sequence
 
 from ..domain import ChatMessage, Session, SessionSummary
-from .errors import Corrupt, StoreError, StoreNotFound, StoreWriteError
+from .connection import StoreBase
+from .errors import StoreError, StoreNotFound
 from .rows import (
     MESSAGE_COLUMNS,
     MESSAGE_COUNT,
     SESSION_COLUMNS,
-    casefold,
+    TrashedSession,
     check_message,
     dumps,
     insert_message,
@@ -40,163 +44,11 @@ from .rows import (
     session_from_row,
     summary_from_row,
 )
-from .schema import (
-    FTS_TABLE,
-    FTS_TRIGGERS,
-    fts5_available,
-    is_corruption,
-    move_aside,
-    open_checked,
-    write_error,
-)
 from .search import search_messages
 
 
-class Store:
+class Store(StoreBase):
     """Sessions and messages in one SQLite file. Open with ``Store.open(path)``."""
-
-    def __init__(self, conn: sqlite3.Connection, path: Path, clock: Callable[[], float]) -> None:
-        self._conn: sqlite3.Connection | None = conn
-        self._lock = threading.RLock()
-        self._clock = clock
-        self.path = path
-        self.recovered_from: Path | None = None  # where a damaged store was moved, if it was
-        self.fts_enabled = False
-
-    # -- opening ------------------------------------------------------------------------------
-
-    @classmethod
-    def open(cls, path: Path, clock: Callable[[], float] = time.time) -> Store:
-        """Open (creating if needed) the store at `path`. Raises StoreTooNew for a newer schema
-        and StoreError if the file cannot be opened; a damaged file is moved aside and replaced."""
-        path = Path(path)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        except OSError as e:
-            raise StoreError(f"cannot create the folder {path.parent}: {e}") from e
-        recovered: Path | None = None
-        try:
-            conn = cls._open_checked(path)
-        except (sqlite3.DatabaseError, Corrupt) as e:
-            if isinstance(e, sqlite3.Error) and not is_corruption(e):
-                raise StoreError(f"cannot open the session store {path}: {e}") from e
-            try:
-                recovered = move_aside(path, clock())
-                conn = cls._open_checked(path)
-            except (sqlite3.Error, Corrupt, OSError) as e2:
-                raise StoreError(f"the session store {path} is damaged and could not be replaced: {e2}") from e2
-        store = cls(conn, path, clock)
-        store.recovered_from = recovered
-        try:
-            store.fts_enabled = store._ensure_fts()
-        except sqlite3.Error as e:
-            store.close()
-            raise StoreError(f"cannot open the session store {path}: {e}") from e
-        return store
-
-    @classmethod
-    def _connect(cls, path: Path, *, read_only: bool = False) -> sqlite3.Connection:
-        """The one place connections are made (tests subclass it to simulate a read-only store)."""
-        if read_only:
-            uri = path.absolute().as_uri() + "?mode=ro"
-            return sqlite3.connect(uri, uri=True, timeout=5.0, isolation_level=None, check_same_thread=False)
-        return sqlite3.connect(str(path), timeout=5.0, isolation_level=None, check_same_thread=False)
-
-    @classmethod
-    def _open_checked(cls, path: Path) -> sqlite3.Connection:
-        return open_checked(path, cls._connect, casefold)
-
-    def _ensure_fts(self) -> bool:
-        """Make the FTS triggers match this SQLite build (see the module notes). Returns whether
-        FTS search can be used. Failing to fix it (a read-only store) is not fatal."""
-        conn = self._require_open()
-        rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'messages_fts_%'")
-        present = {str(r[0]) for r in rows}
-        has_table = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'messages_fts'").fetchone() is not None
-        available = fts5_available()
-        if available and has_table and present == set(FTS_TRIGGERS):
-            return True
-        if not available and not present:
-            return False
-        try:
-            with self._writing() as c:
-                for name in present:
-                    c.execute(f"DROP TRIGGER {name}")
-                if available:
-                    c.execute(FTS_TABLE)
-                    for sql in FTS_TRIGGERS.values():
-                        c.execute(sql)
-                    c.execute("INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')")
-        except StoreWriteError:
-            return False
-        return available
-
-    # -- lifetime -----------------------------------------------------------------------------
-
-    def close(self) -> None:
-        with self._lock:
-            if self._conn is None:
-                return
-            with suppress(sqlite3.Error):
-                self._conn.execute("PRAGMA optimize")
-            self._conn.close()
-            self._conn = None
-
-    def __enter__(self) -> Store:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-    def _require_open(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise StoreError(f"the session store {self.path} is closed")
-        return self._conn
-
-    @contextmanager
-    def _writing(self, transaction: bool = True) -> Iterator[sqlite3.Connection]:
-        """Run writes under the lock, in one transaction; any SQLite failure rolls back and is
-        raised as StoreWriteError. Other exceptions (KeyError, ValueError) roll back and pass."""
-        with self._lock:
-            conn = self._require_open()
-            try:
-                if transaction:
-                    conn.execute("BEGIN IMMEDIATE")
-                try:
-                    yield conn
-                    if transaction:
-                        conn.execute("COMMIT")
-                except BaseException:
-                    if conn.in_transaction:
-                        with suppress(sqlite3.Error):
-                            conn.execute("ROLLBACK")
-                    raise
-            except sqlite3.Error as e:
-                raise write_error(self.path, e) from e
-
-    @contextmanager
-    def _reading(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            conn = self._require_open()
-            try:
-                yield conn
-            except sqlite3.Error as e:
-                raise StoreError(f"Cannot read {self.path}: {e}") from e
-
-    @staticmethod
-    def _session_exists(conn: sqlite3.Connection, session_id: int) -> None:
-        if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
-            raise StoreNotFound(f"no session {session_id}")
-
-    @staticmethod
-    def _check_in_session(conn: sqlite3.Connection, session_id: int, message_id: int) -> None:
-        row = conn.execute("SELECT session_id FROM messages WHERE id = ?", (message_id,)).fetchone()
-        if row is None:
-            raise StoreNotFound(f"no message {message_id}")
-        if row[0] != session_id:
-            raise ValueError(f"message {message_id} belongs to session {row[0]}, not {session_id}")
 
     # -- sessions -----------------------------------------------------------------------------
 
@@ -236,15 +88,15 @@ class Store:
 
     def update_session(self, session: Session) -> None:
         """Save title, template, system prompt, settings, head, pinned, server and model; bumps
-        updated_at. (The draft has its own save_draft.)"""
+        updated_at. (The draft has its own save_draft.) Resurrects a deleted session."""
         sid = self._id(session.id, "session")
         with self._writing() as conn:
-            self._session_exists(conn, sid)
+            self._bump(conn, sid)
             if session.head_id is not None:
                 self._check_in_session(conn, sid, session.head_id)
             conn.execute(
                 "UPDATE sessions SET title = ?, template = ?, system_prompt = ?, settings_json = ?, head_id = ?, "
-                "pinned = ?, server = ?, model = ?, updated_at = ? WHERE id = ?",
+                "pinned = ?, server = ?, model = ?, options_json = ?, updated_at = ? WHERE id = ?",
                 (
                     session.title,
                     session.template,
@@ -254,16 +106,19 @@ class Store:
                     int(session.pinned),
                     session.server,
                     session.model,
+                    dumps(session.template_options),
                     self._clock(),
                     sid,
                 ),
             )
 
     def rename_session(self, session_id: int, title: str) -> None:
-        """Set the title; bumps updated_at."""
-        self._update_one(
-            "UPDATE sessions SET title = ?, updated_at = ? WHERE id = ?", (title, self._clock()), session_id
-        )
+        """Set the title; bumps updated_at. Resurrects a deleted session."""
+        with self._writing() as conn:
+            self._bump(conn, session_id)
+            conn.execute(
+                "UPDATE sessions SET title = ?, updated_at = ? WHERE id = ?", (title, self._clock(), session_id)
+            )
 
     def save_draft(self, session_id: int, text: str) -> None:
         """Keep the unsent composer text. Does not bump updated_at (typing is not activity)."""
@@ -274,18 +129,41 @@ class Store:
         self._update_one("UPDATE sessions SET pinned = ? WHERE id = ?", (int(pinned),), session_id)
 
     def delete_session(self, session_id: int) -> None:
-        """Soft delete: hidden from lists and get_session until restored or purged."""
-        self._update_one(
-            "UPDATE sessions SET deleted_at = coalesce(deleted_at, ?) WHERE id = ?", (self._clock(),), session_id
-        )
+        """Soft delete: into the trash (hidden from lists, search, export and get_session) until
+        restored (from any instance) or purged."""
+        with self._writing() as conn:
+            self._bump(conn, session_id, resurrect=False)
+            conn.execute(
+                "UPDATE sessions SET deleted_at = coalesce(deleted_at, ?) WHERE id = ?", (self._clock(), session_id)
+            )
 
     def restore_session(self, session_id: int) -> None:
-        """Undo delete_session."""
-        self._update_one("UPDATE sessions SET deleted_at = NULL WHERE id = ?", (), session_id)
+        """Take a session out of the trash (undo delete_session), from any instance."""
+        with self._writing() as conn:
+            self._bump(conn, session_id, resurrect=False)
+            conn.execute("UPDATE sessions SET deleted_at = NULL WHERE id = ?", (session_id,))
+
+    def list_trash(self) -> list[TrashedSession]:
+        """Sessions in the trash, most recently deleted first, with when."""
+        sql = (
+            f"SELECT s.id, s.title, s.deleted_at, s.updated_at, {MESSAGE_COUNT} AS n FROM sessions s "
+            "WHERE s.deleted_at IS NOT NULL ORDER BY s.deleted_at DESC, s.id DESC"
+        )
+        with self._reading() as conn:
+            rows = conn.execute(sql).fetchall()
+        return [TrashedSession(int(r[0]), str(r[1]), float(r[2]), float(r[3]), int(r[4])) for r in rows]
+
+    def purge_session(self, session_id: int) -> None:
+        """Really delete one session of the trash, with its messages (no undo). StoreNotFound if
+        it is not in the trash: a session in use is never purged by mistake."""
+        with self._writing() as conn:
+            cur = conn.execute("DELETE FROM sessions WHERE id = ? AND deleted_at IS NOT NULL", (session_id,))
+            if cur.rowcount == 0:
+                raise StoreNotFound(f"no session {session_id} in the trash")
 
     def purge_deleted(self, older_than_s: float = 30 * 86400) -> int:
         """Really delete sessions (and their messages) deleted more than `older_than_s` ago;
-        returns how many. purge_deleted(0) empties the bin."""
+        returns how many. purge_deleted(0) empties the trash."""
         cutoff = self._clock() - older_than_s
         with self._writing() as conn:
             cur = conn.execute("DELETE FROM sessions WHERE deleted_at IS NOT NULL AND deleted_at <= ?", (cutoff,))
@@ -299,8 +177,8 @@ class Store:
         with self._writing() as conn:
             cur = conn.execute(
                 "INSERT INTO sessions (title, created_at, updated_at, template, system_prompt, settings_json, "
-                "draft, pinned, server, model) SELECT title || ' (copy)', ?, ?, template, system_prompt, "
-                "settings_json, draft, 0, server, model FROM sessions WHERE id = ?",
+                "draft, pinned, server, model, options_json) SELECT title || ' (copy)', ?, ?, template, system_prompt, "
+                "settings_json, draft, 0, server, model, options_json FROM sessions WHERE id = ?",
                 (now, now, session_id),
             )
             new_sid = cur.lastrowid
@@ -316,7 +194,7 @@ class Store:
                 cur = conn.execute(
                     f"INSERT INTO messages ({MESSAGE_COLUMNS}) SELECT NULL, ?, ?, role, content, created_at, state, "
                     "timings_json, stop_type, stopping_word, truncated, tokens_cached, ttft_ms, settings_json, error, "
-                    "reasoning, probs_json FROM messages WHERE id = ?",
+                    "reasoning, probs_json, meta_json FROM messages WHERE id = ?",
                     (new_sid, None if parent is None else mapping[parent], row["id"]),
                 )
                 assert cur.lastrowid is not None
@@ -330,7 +208,8 @@ class Store:
 
     def add_message(self, message: ChatMessage) -> ChatMessage:
         """Insert a message and make it the session's head; bumps the session's updated_at.
-        Returns it with id (and created_at, unless one was given) set."""
+        Returns it with id (and created_at, unless one was given) set. Resurrects a deleted
+        session (see the module notes)."""
         if message.id is not None:
             raise ValueError(f"message already has id {message.id}")
         sid = self._id(message.session_id, "message's session")
@@ -338,7 +217,7 @@ class Store:
         now = self._clock()
         created = message.created_at or now
         with self._writing() as conn:
-            self._session_exists(conn, sid)
+            self._bump(conn, sid)
             if message.parent_id is not None:
                 self._check_in_session(conn, sid, message.parent_id)
             new_id = insert_message(conn, message, sid, message.parent_id, created)
@@ -347,18 +226,20 @@ class Store:
 
     def update_message(self, message: ChatMessage) -> None:
         """Save a message's content, state, timings, stop fields, ttft, settings, error, reasoning
-        and probs: the streaming checkpoint, one UPDATE. Does not bump the session."""
+        and probs: the streaming checkpoint. Does not bump updated_at; resurrects a deleted session."""
         mid = self._id(message.id, "message")
         check_message(message)
-        with self._writing(transaction=False) as conn:
-            cur = conn.execute(
+        with self._writing() as conn:
+            row = conn.execute("SELECT session_id FROM messages WHERE id = ?", (mid,)).fetchone()
+            if row is None:
+                raise StoreNotFound(f"no message {mid}")
+            self._bump(conn, int(row[0]))
+            conn.execute(
                 "UPDATE messages SET content = ?, state = ?, timings_json = ?, stop_type = ?, stopping_word = ?, "
                 "truncated = ?, tokens_cached = ?, ttft_ms = ?, settings_json = ?, error = ?, reasoning = ?, "
-                "probs_json = ? WHERE id = ?",
+                "probs_json = ?, meta_json = ? WHERE id = ?",
                 (*message_values(message), mid),
             )
-            if cur.rowcount == 0:
-                raise StoreNotFound(f"no message {mid}")
 
     def get_message(self, message_id: int) -> ChatMessage:
         with self._reading() as conn:
@@ -398,9 +279,10 @@ class Store:
         return [message_from_row(r) for r in rows]
 
     def set_head(self, session_id: int, message_id: int | None) -> None:
-        """Make `message_id` the end of the active path (switching branch). Does not bump updated_at."""
+        """Make `message_id` the end of the active path (switching branch). Does not bump updated_at;
+        resurrects a deleted session."""
         with self._writing() as conn:
-            self._session_exists(conn, session_id)
+            self._bump(conn, session_id)
             if message_id is not None:
                 self._check_in_session(conn, session_id, message_id)
             conn.execute("UPDATE sessions SET head_id = ? WHERE id = ?", (message_id, session_id))
@@ -448,25 +330,38 @@ class Store:
         given, created_at/updated_at included (import, restore). Each message carries an id local to
         this call and comes after its parent; parent_id and session.head_id refer to those local
         ids and are remapped. Returns the new session."""
+        (new_sid,) = self.import_sessions([(session, messages)])
+        return self.get_session(new_sid)
+
+    def import_sessions(self, plans: Sequence[tuple[Session, Sequence[ChatMessage]]]) -> list[int]:
+        """import_session for many sessions in ONE transaction: either every one is written, or
+        (StoreWriteError, ValueError) none is, so a failed import (a full disk) can simply be
+        run again without duplicating what had gone in. Returns the new session ids in order."""
+        ids: list[int] = []
+        with self._writing() as conn:
+            for session, messages in plans:
+                ids.append(self._insert_tree(conn, session, messages))
+        return ids
+
+    @staticmethod
+    def _insert_tree(conn: sqlite3.Connection, session: Session, messages: Sequence[ChatMessage]) -> int:
         if session.id is not None:
             raise ValueError(f"session already has id {session.id}")
-        with self._writing() as conn:
-            new_sid = insert_session(conn, session, session.created_at, session.updated_at)
-            mapping: dict[int, int] = {}
-            for m in messages:
-                check_message(m)
-                if m.id is None or m.id in mapping:
-                    raise ValueError(f"imported messages need distinct ids, got {m.id!r}")
-                if m.parent_id is not None and m.parent_id not in mapping:
-                    raise ValueError(f"message {m.id} comes before its parent {m.parent_id}")
-                parent = None if m.parent_id is None else mapping[m.parent_id]
-                mapping[m.id] = insert_message(conn, m, new_sid, parent, m.created_at)
-            if session.head_id is not None and session.head_id not in mapping:
-                raise ValueError(f"the head {session.head_id} is not one of the messages")
-            head = None if session.head_id is None else mapping[session.head_id]
-            conn.execute("UPDATE sessions SET head_id = ? WHERE id = ?", (head, new_sid))
-        assert new_sid is not None
-        return self.get_session(new_sid)
+        new_sid = insert_session(conn, session, session.created_at, session.updated_at)
+        mapping: dict[int, int] = {}
+        for m in messages:
+            check_message(m)
+            if m.id is None or m.id in mapping:
+                raise ValueError(f"imported messages need distinct ids, got {m.id!r}")
+            if m.parent_id is not None and m.parent_id not in mapping:
+                raise ValueError(f"message {m.id} comes before its parent {m.parent_id}")
+            parent = None if m.parent_id is None else mapping[m.parent_id]
+            mapping[m.id] = insert_message(conn, m, new_sid, parent, m.created_at)
+        if session.head_id is not None and session.head_id not in mapping:
+            raise ValueError(f"the head {session.head_id} is not one of the messages")
+        head = None if session.head_id is None else mapping[session.head_id]
+        conn.execute("UPDATE sessions SET head_id = ? WHERE id = ?", (head, new_sid))
+        return new_sid
 
     def search(
         self, query: str, limit: int = 50, *, highlight: tuple[str, str] = ("", "")
@@ -475,21 +370,3 @@ class Store:
         each with its session and a one-line snippet; matches are wrapped in `highlight`."""
         with self._reading() as conn:
             return search_messages(conn, query, limit, highlight, fts=self.fts_enabled)
-
-    def data_version(self) -> int:
-        """Changes whenever another connection (another llama-tui) commits to the file."""
-        with self._reading() as conn:
-            return int(conn.execute("PRAGMA data_version").fetchone()[0])
-
-    # -- helpers ------------------------------------------------------------------------------
-
-    @staticmethod
-    def _id(value: int | None, what: str) -> int:
-        if value is None:
-            raise ValueError(f"the {what} has no id (not saved yet)")
-        return value
-
-    def _update_one(self, sql: str, params: tuple[Any, ...], session_id: int) -> None:
-        with self._writing(transaction=False) as conn:
-            if conn.execute(sql, (*params, session_id)).rowcount == 0:
-                raise StoreNotFound(f"no session {session_id}")

@@ -27,9 +27,10 @@ __all__ = [
 ]
 
 
-def import_any(store: Store, data: Any) -> list[int]:
-    """Import a parsed file of either kind: a llama-tui export (it has a "schema" field) or a
-    llama.cpp web UI export."""
+def import_any(store: Store, data: Any, *, default_template: str = "server") -> list[int]:
+    """Import a parsed file of either kind: a llama-tui export (it has a "schema" field; each
+    session keeps its template) or a llama.cpp web UI export (its sessions get
+    `default_template`, as new sessions do)."""
     if isinstance(data, dict) and "schema" in data:
         return import_json(store, data)
-    return import_llamacpp_webui(store, data)
+    return import_llamacpp_webui(store, data, template=default_template)

@@ -10,6 +10,45 @@ class ImportFormatError(ValueError):
     """The data is not something we can import; the message says where and what, in plain words."""
 
 
+# A real export nests about 9 levels (bundle, sessions, messages, probs, top_probs); anything far
+# deeper is not one, and would exhaust Python's recursion on the way in or out.
+MAX_DEPTH = 64
+# SQLite stores integers in 64 bits; every count or id beyond that is not real.
+INT_LIMIT = 2**63
+
+
+def check_values(data: Any) -> None:
+    """Refuse, before anything is written, a file that holds a number that cannot be stored and
+    shown (NaN, Infinity, an integer beyond 2**63) or nesting deeper than MAX_DEPTH, naming the
+    first such place. Iterative: a deeply nested file cannot exhaust the stack here."""
+    stack: list[tuple[Any, str, int]] = [(data, "", 0)]
+    while stack:
+        value, where, depth = stack.pop()
+        if isinstance(value, bool) or value is None or isinstance(value, str):
+            continue
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise ImportFormatError(f"{where or 'the file'}: expected a finite number, found {value!r}")
+            continue
+        if isinstance(value, int):
+            if not -INT_LIMIT < value < INT_LIMIT:
+                raise ImportFormatError(f"{where or 'the file'}: the number {_short_int(value)} is too large to store")
+            continue
+        if depth >= MAX_DEPTH and isinstance(value, dict | list):
+            raise ImportFormatError(f"{place(where)}nested more than {MAX_DEPTH} levels deep; not an export")
+        if isinstance(value, dict):
+            stack.extend((v, at(where, str(k)[:40]), depth + 1) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, f"{where}[{i}]", depth + 1) for i, v in enumerate(value))
+
+
+def _short_int(value: int) -> str:
+    digits = str(abs(value)) if value.bit_length() < 4000 else ""
+    if digits and len(digits) <= 24:
+        return str(value)
+    return f"of about {int(value.bit_length() * 0.30103)} digits"
+
+
 def clean_text(text: str) -> str:
     """Lone surrogates (legal in JSON escapes, not in UTF-8) become U+FFFD so SQLite can store them."""
     try:

@@ -66,3 +66,7 @@ def read_import_file(path: Path | str) -> Any:
         raise ImportFormatError(f"{p}: not UTF-8 text (byte {e.start})") from None
     except json.JSONDecodeError as e:
         raise ImportFormatError(f"{p}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
+    except RecursionError:
+        raise ImportFormatError(f"{p}: nested too deeply to be an export") from None
+    except ValueError:  # an integer of more than 4,300 digits
+        raise ImportFormatError(f"{p}: holds a number too large to be read") from None

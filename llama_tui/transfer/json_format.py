@@ -20,7 +20,7 @@ from typing import Any, Final, get_args
 
 from ..domain import KNOBS_BY_NAME, ChatMessage, MessageState, Role, SamplingSettings, Session
 from ..store import Store
-from .fields import Fields, ImportFormatError, at, kind_of, place
+from .fields import Fields, ImportFormatError, at, check_values, kind_of, place
 
 EXPORT_SCHEMA: Final = "llama-tui/session"
 EXPORT_VERSION: Final = 1
@@ -68,6 +68,7 @@ def _message_doc(m: ChatMessage, number: dict[int | None, int]) -> dict[str, Any
         "error": m.error,
         "reasoning": m.reasoning,
         "probs": m.probs,
+        "meta": m.meta,
     }
 
 
@@ -91,22 +92,28 @@ def session_to_json(store: Store, session_id: int) -> dict[str, Any]:
         "pinned": session.pinned,
         "server": session.server,
         "model": session.model,
+        "template_options": session.template_options,
         "head_id": None if session.head_id is None else number.get(session.head_id),
         "messages": [_message_doc(m, number) for m in ordered],
     }
 
 
-def export_sessions_json(store: Store, ids: Iterable[int] | None = None, *, now: float | None = None) -> dict[str, Any]:
+def export_sessions_json(
+    store: Store | None, ids: Iterable[int] | None = None, *, now: float | None = None
+) -> dict[str, Any]:
     """A bundle of session documents: the given sessions in the given order, or (ids=None) every
-    session not deleted, oldest first. `now` fixes exported_at (tests)."""
-    if ids is None:
+    session not deleted, oldest first. `now` fixes exported_at (tests). store=None: no store at
+    all, an empty bundle."""
+    if store is None:
+        ids = []
+    elif ids is None:
         ids = sorted(s.id for s in store.list_sessions())
     stamp = datetime.fromtimestamp(time.time() if now is None else now, UTC)
     return {
         "schema": EXPORT_SCHEMA,
         "version": EXPORT_VERSION,
         "exported_at": stamp.isoformat(timespec="seconds").replace("+00:00", "Z"),
-        "sessions": [session_to_json(store, sid) for sid in ids],
+        "sessions": [session_to_json(store, sid) for sid in ids] if store is not None else [],
     }
 
 
@@ -210,6 +217,7 @@ def _parse_message(data: Any, where: str, now: float) -> ChatMessage:
         error=f.opt_string("error"),
         reasoning=f.opt_string("reasoning"),
         probs=probs,
+        meta=f.opt_object("meta"),
     )
 
 
@@ -245,6 +253,7 @@ def _parse_session(data: Any, where: str) -> tuple[Session, list[ChatMessage]]:
         pinned=f.boolean("pinned"),
         server=f.opt_string("server"),
         model=f.opt_string("model"),
+        template_options=f.opt_object("template_options") or {},
     )
     return session, _insertion_order(messages, where)
 
@@ -252,10 +261,12 @@ def _parse_session(data: Any, where: str) -> tuple[Session, list[ChatMessage]]:
 def import_json(store: Store, data: Any) -> list[int]:
     """Import a llama-tui export: a bundle (export_sessions_json) or one session document
     (session_to_json). Everything is checked before anything is written; each session is then
-    written in one transaction with fresh ids and its timestamps as exported. Returns the new
+    written with fresh ids and its timestamps as exported, all in one transaction (a failure,
+    a full disk say, leaves the store as it was: nothing half-imported). Returns the new
     session ids, in document order. ImportFormatError says what is wrong and where."""
     if not isinstance(data, dict):
         raise ImportFormatError(f"not a llama-tui export: expected a JSON object, found {kind_of(data)}")
+    check_values(data)
     _check_version(data, "")
     if "sessions" in data:
         sessions = data["sessions"]
@@ -268,9 +279,5 @@ def import_json(store: Store, data: Any) -> list[int]:
 
 
 def insert_all(store: Store, plans: list[tuple[Session, list[ChatMessage]]]) -> list[int]:
-    ids: list[int] = []
-    for session, messages in plans:
-        new = store.import_session(session, messages)
-        assert new.id is not None
-        ids.append(new.id)
-    return ids
+    """Write every planned session in one transaction: all of them, or (StoreError) none."""
+    return store.import_sessions(plans)

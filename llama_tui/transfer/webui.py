@@ -41,7 +41,7 @@ from typing import Any, Final, get_args
 
 from ..domain import ChatMessage, Role, Session, default_title
 from ..store import Store
-from .fields import Fields, ImportFormatError, clean_json, clean_text, kind_of
+from .fields import Fields, ImportFormatError, check_values, clean_json, clean_text, kind_of
 from .json_format import insert_all
 
 _ROLES: Final = frozenset(get_args(Role))
@@ -276,9 +276,13 @@ def _webui_message(node: _Node, local: dict[str, int], parent_of: dict[str, str 
     )
 
 
-def import_llamacpp_webui(store: Store, data: Any) -> list[int]:
+def import_llamacpp_webui(store: Store, data: Any, *, template: str = "server") -> list[int]:
     """Import conversations exported by llama-server's web UI (any of the shapes in the module
-    notes), keeping branches, timestamps, timings and reasoning, with the shown path as head.
+    notes), keeping branches, timestamps, timings and reasoning, with the shown path as head;
+    each session gets prompt `template` (the web UI has none of its own to keep).
     Everything is checked before anything is written. Returns the new session ids in file order."""
+    check_values(data)
     plans = [_webui_plan(*item) for item in _webui_items(data)]
+    for session, _ in plans:
+        session.template = template
     return insert_all(store, plans)

@@ -110,7 +110,7 @@ class ChatPane(VerticalScroll):
             return
         if not self._lo <= index < self._hi:
             lo = self._page_before(index)
-            await self._mount_window(lo, min(len(self._messages), self._page_after(index)))
+            await self._mount_window(lo, min(len(self._messages), self._page_after(index), lo + MAX_VIEWS))
         for view in self.views():
             if view.message.id == message_id:
                 view.focus(scroll_visible=False)
@@ -268,17 +268,19 @@ class ChatPane(VerticalScroll):
 
     async def _trim(self, *, keep_bottom: bool) -> None:
         """Unmount views from the far end (the top if `keep_bottom`) while the window holds more
-        than MAX_VIEWS views or WINDOW_CHARS characters; never one within a screen of the viewport.
+        than MAX_VIEWS views (a page is at most PAGE_MAX, so those are far from the new page), or
+        more than WINDOW_CHARS characters (then never one within a screen of the viewport).
         The streaming answer's view is hidden instead (its generation still writes into it)."""
         views = self.views()
         chars = sum(min(len(view.message.content), DISPLAY_LIMIT) for view in views)
         near_top, near_bottom = self.scroll_y - self._screen(), self.scroll_y + 2 * self._screen()
         gone: list[MessageView] = []
         for view in views if keep_bottom else reversed(views):
-            if len(views) - len(gone) <= MAX_VIEWS and chars <= WINDOW_CHARS:
+            over_count = len(views) - len(gone) > MAX_VIEWS  # the far end: safe to drop, laid out or not
+            if not over_count and chars <= WINDOW_CHARS:
                 break
             region = view.virtual_region
-            if not region or (region.bottom > near_top and region.y < near_bottom):
+            if not over_count and (not region or (region.bottom > near_top and region.y < near_bottom)):
                 break  # on screen, or not laid out yet
             gone.append(view)
             chars -= min(len(view.message.content), DISPLAY_LIMIT)

@@ -2,6 +2,10 @@
 
 Newline keys: shift+enter where the terminal reports it (kitty keyboard protocol), and ctrl+j or
 alt+enter everywhere. Up in an empty composer recalls the last user message for editing.
+
+Enter empties the composer at once, in the key handler, and hands the text over in `Submitted`:
+keys typed while the screen is still sending land in an empty composer instead of being wiped
+by a later clear. If the screen cannot send, it gives the text back (`give_back`).
 """
 
 from __future__ import annotations
@@ -9,8 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from textual import events
+from textual.content import Content
 from textual.message import Message
 from textual.widgets import TextArea
+
+from ..sanitize import one_line
 
 NEWLINE_KEYS = frozenset({"shift+enter", "ctrl+j", "alt+enter", "ctrl+enter"})
 # TextArea re-wraps a whole line on every edit: past this length (a pasted minified file) typing
@@ -29,7 +36,7 @@ class Composer(TextArea):
 
     @dataclass
     class Submitted(Message):
-        """Enter pressed with text in the composer."""
+        """Enter pressed with text in the composer (the composer is already empty)."""
 
         text: str
 
@@ -44,8 +51,10 @@ class Composer(TextArea):
         if event.key == "enter":
             event.stop()
             event.prevent_default()
-            if self.text.strip():
-                self.post_message(self.Submitted(self.text))
+            text = self.text
+            if text.strip():
+                self.set_text("")
+                self.post_message(self.Submitted(text))
             return
         if event.key in NEWLINE_KEYS:
             event.stop()
@@ -63,6 +72,15 @@ class Composer(TextArea):
         # Runs before TextArea's own paste handler (Textual calls each class's handler in turn).
         if self.soft_wrap and _has_long_line(event.text):
             self.soft_wrap = False
+
+    def give_back(self, text: str) -> None:
+        """A submitted text could not be sent: put it back, before anything typed since."""
+        typed = self.text
+        self.set_text(text + ("\n" + typed if typed else ""))
+
+    def show_prefill(self, prefill: str) -> None:
+        """Show on the composer's border what the next answer will start with ("" hides it)."""
+        self.border_title = Content(f"answer starts with: {one_line(prefill, 48)}") if prefill else None
 
     def set_text(self, text: str) -> None:
         """Replace the text and put the cursor at its end."""

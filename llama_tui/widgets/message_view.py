@@ -13,9 +13,9 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Collapsible, ProgressBar, Static
 
-from ..domain import ChatMessage
-from ..format import format_timings
-from ..reasoning import ReasoningSplitter, split_reasoning
+from ..domain import CONTEXT_OVERFLOW_ADVICE, ChatMessage
+from ..format import format_slot_cache, format_timings
+from ..reasoning import split_reasoning
 from ..sanitize import neutralize, one_line
 from .message_body import MessageBody
 from .paced_stream import PacedStream
@@ -60,9 +60,13 @@ def footer_text(message: ChatMessage) -> str:
     if message.role != "assistant":
         return ""
     parts: list[str] = []
+    if (message.meta or {}).get("edited") is True:
+        parts.append("✎ edited by hand")
     figures = format_timings(message.timings, message.stop_type, message.ttft_ms, truncated=message.truncated)
     if figures:
         parts.append(figures)
+    if restored := format_slot_cache(message.meta):
+        parts.append(restored)
     # The error text came from the server (or the network): shown as plain, neutralised text.
     if message.state == "streaming":
         parts.append("streaming…")
@@ -71,7 +75,8 @@ def footer_text(message: ChatMessage) -> str:
         parts.append(RETRY_HINT + ", c continues")
     elif message.state == "error":
         parts.append(f"⚠ error: {one_line(message.error or 'unknown')}")
-        parts.append(RETRY_HINT)
+        if CONTEXT_OVERFLOW_ADVICE not in (message.error or ""):  # retrying would fail the same way
+            parts.append(RETRY_HINT)
     if message.stop_type == "limit" and message.state == "complete":
         if message.truncated:  # the server stopped because the context was full, not n_predict
             parts.append("context full: answer cut off (start a new session or use a larger -c)")
@@ -101,18 +106,20 @@ class MessageView(Vertical):
     """
 
     # Keys that act on the focused message (shift+tab from the composer, or alt+up, focuses one).
+    # Descriptions are short for the footer; the help lists the tooltips.
+    HELP_TITLE = "On a message (alt+↑ or shift+tab reaches them)"
     BINDINGS = [
         Binding("up", "focus_sibling(-1)", "Previous message", show=False),
         Binding("down", "focus_sibling(1)", "Next message", show=False),
-        Binding("e", "request('edit')", "Edit"),
-        Binding("r", "request('regenerate')", "Regenerate"),
-        Binding("c", "request('continue')", "Continue"),
-        Binding("left,[", "request('previous_alternative')", "‹ Alt"),
-        Binding("right,]", "request('next_alternative')", "Alt ›"),
-        Binding("y", "request('copy')", "Copy"),
-        Binding("b", "request('copy_code')", "Copy code"),
-        Binding("f", "request('fork')", "Fork here"),
-        Binding("p", "request('probabilities')", "Probabilities"),
+        Binding("e", "request('edit')", "Edit", tooltip="Edit (a question: resend as a new branch)"),
+        Binding("r", "request('regenerate')", "Regenerate", tooltip="Regenerate the answer"),
+        Binding("c", "request('continue')", "Continue", tooltip="Continue the answer"),
+        Binding("left,[", "request('previous_alternative')", "‹ Alt", tooltip="Previous alternative"),
+        Binding("right,]", "request('next_alternative')", "Alt ›", tooltip="Next alternative"),
+        Binding("y", "request('copy')", "Copy", tooltip="Copy the message"),
+        Binding("b", "request('copy_code')", "Copy code", tooltip="Copy a code block (again: the next one)"),
+        Binding("f", "request('fork')", "Fork here", tooltip="Fork: a new session up to here"),
+        Binding("p", "request('probabilities')", "Probabilities", tooltip="Token probabilities"),
     ]
 
     @dataclass
@@ -137,8 +144,9 @@ class MessageView(Vertical):
         self._shown_chars = 0  # characters of the answer streamed into the body (up to DISPLAY_LIMIT)
         self._text_parts: list[str] = [message.content]
         self.alternatives: tuple[int, int] = (1, 1)  # (this one, of how many) among its siblings
-        self._splitter = ReasoningSplitter()
-        self._reasoning_parts: list[str] = []
+        self._reasoning_parts: list[str] = [message.reasoning] if message.reasoning else []
+        self._live = (0, False)  # (tokens, thinking) of the answer streaming
+        self._live_dirty = False
         self._reasoning_dirty = False
         # Made on first use: most messages never need them, and every widget costs mount time.
         self._progress: ProgressBar | None = None
@@ -227,30 +235,51 @@ class MessageView(Vertical):
         body.start_streaming()
         self._stream = PacedStream(body)
 
+    def write_reasoning(self, text: str) -> None:
+        """More reasoning of the answer being streamed (shown collapsed above the answer)."""
+        self._hide_progress()
+        self._reasoning_parts.append(text)
+        if not self._reasoning_dirty:  # redraw the reasoning at most ten times a second
+            self._reasoning_dirty = True
+            self.set_timer(0.1, self._show_reasoning)
+
     async def write(self, text: str) -> None:
+        """More answer text of the answer being streamed (reasoning is split off before)."""
         self._text_parts.append(text)
-        if self._progress is not None and self._progress.display:
-            self._progress.display = False
-        thought, answer = self._splitter.feed(text)
-        if thought:
-            self._reasoning_parts.append(thought)
-            if not self._reasoning_dirty:  # redraw the reasoning at most ten times a second
-                self._reasoning_dirty = True
-                self.set_timer(0.1, self._show_reasoning)
-        if answer:
-            if self._stream is None:
-                self.start_stream()
-            assert self._stream is not None
-            if self._shown_chars < DISPLAY_LIMIT:  # past it, finish shows the capped text and a note
-                piece = answer[: DISPLAY_LIMIT - self._shown_chars]
-                self._shown_chars += len(piece)
-                self._stream.write(neutralize(piece))
+        self._hide_progress()
+        if self._stream is None:
+            self.start_stream()
+        assert self._stream is not None
+        if self._shown_chars < DISPLAY_LIMIT:  # past it, finish shows the capped text and a note
+            piece = text[: DISPLAY_LIMIT - self._shown_chars]
+            self._shown_chars += len(piece)
+            self._stream.write(neutralize(piece))
         # Let the UI in between tokens: a fast stream arrives in buffered bursts that never wait.
         await asyncio.sleep(0)
+
+    def _hide_progress(self) -> None:
+        if self._progress is not None and self._progress.display:
+            self._progress.display = False
 
     def _show_reasoning(self) -> None:
         self._reasoning_dirty = False
         self._set_reasoning("".join(self._reasoning_parts))
+
+    def show_live(self, tokens: int, thinking: bool) -> None:
+        """While streaming: tokens arrived so far (they arrive even while the server holds text
+        back) and whether the model is thinking; painted at most four times a second."""
+        self._live = (tokens, thinking)
+        if not self._live_dirty:
+            self._live_dirty = True
+            self.set_timer(0.25, self._paint_live)
+
+    def _paint_live(self) -> None:
+        self._live_dirty = False
+        if self.message.state != "streaming" or self._stream is None:
+            return  # ended meanwhile: the footer shows the figures
+        tokens, thinking = self._live
+        what = "thinking… " if thinking else "streaming… "
+        self.show_status(what + f"{tokens:,} tokens" + (" · ctrl+g: answer now" if thinking else ""))
 
     def show_status(self, text: str) -> None:
         """A passing state shown in the footer until the answer ends (e.g. "waking model…")."""
@@ -274,7 +303,7 @@ class MessageView(Vertical):
             self._progress.display = False
         self.message = message
         self._text_parts = [message.content]
-        self._splitter = ReasoningSplitter()
+        self._reasoning_parts = [message.reasoning] if message.reasoning else []
         reasoning, answer = self._shown()
         self._set_reasoning(reasoning)
         shown = shown_text(answer)

@@ -224,14 +224,30 @@ class SettingsPane(VerticalScroll):
         self.post_message(self.SettingChanged(name, value))
 
     @on(Input.Changed, ".knob-input")
+    def _knob_typed(self, event: Input.Changed) -> None:
+        """While typing, only say what is wrong: "1" on the way to "1.5" is not a value to use."""
+        event.stop()
+        name = (event.input.id or "").removeprefix("knob-")
+        try:
+            parse_knob(name, event.value)
+        except SettingError as error:
+            self._show_error(name, str(error))
+            return
+        self._show_error(name, "")
+
     @on(Input.Submitted, ".knob-input")
-    def _knob_edited(self, event: Input.Changed | Input.Submitted) -> None:
+    @on(Input.Blurred, ".knob-input")
+    def _knob_done(self, event: Input.Submitted | Input.Blurred) -> None:
+        """Enter, or leaving the field: apply the value if it is valid, whole."""
         event.stop()
         name = (event.input.id or "").removeprefix("knob-")
         try:
             value = parse_knob(name, event.value)
         except SettingError as error:
-            self._show_error(name, str(error))  # the invalid value is never applied
+            # Never applied: say what is in effect instead.
+            current = self._applied.get(name)
+            kept = f"still {format_knob(current)}" if current is not None else "still the server default"
+            self._show_error(name, f"{error} (not applied: {kept})")
             return
         self._show_error(name, "")
         self._apply(name, value)

@@ -10,6 +10,7 @@ The sidebar never touches the store: it posts `FilterChanged` and the screen cal
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
@@ -84,7 +85,7 @@ class SessionRow(Visual):
         room = width - prefix.cell_length - age.cell_length - 1
         if room < 4:  # too narrow for both: the title matters more than its age
             age, room = Content(""), width - prefix.cell_length
-        title = self.title.truncate(max(room, 0), ellipsis=True, pad=True)
+        title = _cut_keeping_suffix(self.title, max(room, 0))
         gap = " " if age else ""
         return Content.assemble(prefix, title, gap, age).truncate(width)
 
@@ -103,6 +104,20 @@ class SessionRow(Visual):
 
     def get_height(self, rules: RulesMap, width: int) -> int:
         return 1
+
+
+# " (copy)" and " (fork)" end the titles of duplicated and forked sessions: cut before them,
+# never them, so that such a session can be told from its original in a narrow sidebar.
+_SUFFIX = re.compile(r"(?: \((?:copy|fork)\))+$")
+
+
+def _cut_keeping_suffix(title: Content, width: int) -> Content:
+    """`title` in exactly `width` cells: cut with an ellipsis, before a (copy)/(fork) suffix."""
+    suffix = _SUFFIX.search(title.plain)
+    if title.cell_length <= width or suffix is None or width - (len(suffix.group()) + 2) < 4:
+        return title.truncate(width, ellipsis=True, pad=True)
+    head = Content(title.plain[: suffix.start()]).truncate(width - len(suffix.group()), ellipsis=True)
+    return Content.assemble(head, suffix.group()).truncate(width, pad=True)
 
 
 def session_option(summary: SessionSummary, now: float, *, pin_column: bool) -> Option:

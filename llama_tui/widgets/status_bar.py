@@ -44,6 +44,7 @@ class StatusBar(Horizontal):
     StatusBar > #status-model { width: 1fr; color: $text; }
     StatusBar > #status-context.-warn { color: $warning; }
     StatusBar > #status-context.-full { color: $error; text-style: bold; }
+    StatusBar > #status-model-note { color: $warning; }
     StatusBar > #status-unsaved { display: none; color: $error; text-style: bold; }
     StatusBar > #status-unsaved.-shown { display: block; }
     """
@@ -58,6 +59,9 @@ class StatusBar(Horizontal):
         yield Static("●", id="status-dot", classes=ServerState.UNKNOWN.css_class, markup=False)
         yield Static("", id="status-server", markup=False)
         yield Static("", id="status-model", markup=False)
+        note = Static("", id="status-model-note", markup=False)
+        note.display = False
+        yield note
         yield Static(context_meter(None, 0), id="status-context", markup=False)
         yield Static("", id="status-slots", markup=False)
         yield Static("", id="status-generation", markup=False)
@@ -81,17 +85,25 @@ class StatusBar(Horizontal):
         # A str tooltip would be parsed as markup; Content is taken as plain text.
         server.tooltip = Content(one_line(detail)) if detail else None
 
-    def set_model(self, name: str, n_ctx: int) -> None:
+    def set_model(self, name: str, n_ctx: int, *, note: str = "", note_detail: str = "") -> None:
+        """The model's name and context size; `note` is a short warning shown after the name
+        (`note_detail`, its explanation, is the tooltip)."""
         self.n_ctx = n_ctx
         self._segment("model").update(one_line(name, 48) if name else "no model")
+        note_segment = self._segment("model-note")
+        note_segment.update(one_line(note, 30))
+        note_segment.tooltip = Content(note_detail) if note_detail else None
+        note_segment.display = bool(note)
         self.set_context(self.context_used, n_ctx)
 
-    def set_context(self, used: int | None, n_ctx: int) -> None:
-        """Tokens in the context now; `-warn` over 80 %, `-full` at 100 % or more."""
+    def set_context(self, used: int | None, n_ctx: int, *, note: str = "") -> None:
+        """Tokens the next request holds (the conversation and the unsent message); `-warn` over
+        80 %, `-full` at 100 % or more. `note` (e.g. why it is not counted) is the tooltip."""
         self.context_used, self.n_ctx = used, n_ctx
         fraction = used / n_ctx if used is not None and n_ctx > 0 else 0.0
         segment = self._segment("context")
         segment.update(f"ctx {context_meter(used, n_ctx)}")
+        segment.tooltip = Content(note) if note else None
         segment.set_class(WARN_FRACTION < fraction < 1.0, "-warn")
         segment.set_class(fraction >= 1.0, "-full")
 

@@ -32,7 +32,8 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def _block_in_writes(store: Any, side: Path) -> None:
-    """Make the second and later checkpoints of the answer stop dead halfway through."""
+    """Make the third and later checkpoints of the answer stop dead halfway through (the first
+    saves the first token, the second comes a checkpoint interval later)."""
     conn = store._conn
     conn.execute("PRAGMA cache_size = 1")  # spill dirty pages to the WAL before the commit
     wal = Path(str(store.path) + "-wal")
@@ -51,7 +52,7 @@ def _block_in_writes(store: Any, side: Path) -> None:
         nonlocal checkpoints
         if message.role == "assistant" and message.content:
             checkpoints += 1
-        state["armed"] = checkpoints >= 2
+        state["armed"] = checkpoints >= 3
         state["wal_before"] = wal.stat().st_size if wal.exists() else 0
         try:
             real_update(message)
@@ -64,9 +65,9 @@ def _block_in_writes(store: Any, side: Path) -> None:
 
 async def run(args: argparse.Namespace) -> None:
     from llama_tui.app import LlamaTui
+    from llama_tui.chat.request import BASE_PARAMS
     from llama_tui.client import LlamaCppClient
     from llama_tui.config import Config
-    from llama_tui.screens.main import BASE_PARAMS
     from llama_tui.store import Store
     from llama_tui.widgets.message_view import MessageView
 
@@ -83,7 +84,7 @@ async def run(args: argparse.Namespace) -> None:
         screen = app.main
         while screen.session is None or screen.server_state.value != "ok":
             await pilot.pause(0.02)
-        await screen.send("crash test: talk until you are stopped")
+        await screen.answering.send("crash test: talk until you are stopped")
         progress = (side / "progress").open("a", encoding="utf-8")
         while True:
             found = screen.query(MessageView)

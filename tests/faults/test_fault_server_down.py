@@ -9,7 +9,7 @@ import asyncio
 import time
 from pathlib import Path
 
-from llama_tui.screens.main import BASE_PARAMS
+from llama_tui.chat.request import BASE_PARAMS
 from llama_tui.server_state import ServerState
 from llama_tui.widgets.composer import Composer
 from tests.harness.app import wait_for

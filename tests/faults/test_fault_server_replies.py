@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from llama_tui.screens.main import BASE_PARAMS
+from llama_tui.chat.request import BASE_PARAMS
 from llama_tui.server_state import ServerState
 from llama_tui.widgets.composer import Composer
 from tests.harness.app import wait_for
@@ -142,7 +142,7 @@ async def test_wrong_api_key_gives_one_clear_message_keeps_the_draft_and_never_s
 
         # The same key refused by the answer request itself (a send before the app knew): the
         # question is kept on screen and in the store, the answer says what to fix, retry is offered.
-        screen._set_state(ServerState.OK)
+        screen.server_watch.state = ServerState.OK
         await pilot.press("enter")
         await wait_for(pilot, settled(screen, 2))
         user, answer = views(screen)

@@ -10,16 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-import pty
-import select
 import sqlite3
-import struct
 import subprocess
 import sys
-import termios
-import threading
 import time
-from fcntl import ioctl
 from pathlib import Path
 
 import pytest
@@ -27,6 +21,7 @@ import pytest
 from llama_tui.domain import ChatMessage, Session
 from llama_tui.store import Store
 from tests.harness.faults import integrity
+from tests.harness.terminal import Terminal
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NOWHERE = "http://127.0.0.1:9"  # nothing listens on the discard port
@@ -120,53 +115,6 @@ def _damaged(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
-class _Terminal:
-    """The app on a pseudo-terminal (100x30), its output drained in a thread."""
-
-    def __init__(self, args: list[str]) -> None:
-        self.master, slave = pty.openpty()
-        ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
-        env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "30"}
-        # Textual draws on stderr: everything (messages before start-up included) goes to the pty.
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "llama_tui", *args],
-            cwd=REPO_ROOT,
-            stdin=slave,
-            stdout=slave,
-            stderr=slave,
-            env=env,
-            start_new_session=True,
-        )
-        os.close(slave)
-        self.output = bytearray()
-        self._reader = threading.Thread(target=self._drain, daemon=True)
-        self._reader.start()
-
-    def _drain(self) -> None:
-        while True:
-            try:
-                ready, _, _ = select.select([self.master], [], [], 0.1)
-                if ready:
-                    chunk = os.read(self.master, 65536)
-                    if not chunk:
-                        return
-                    self.output += chunk
-            except OSError:
-                return
-            if self.proc.poll() is not None and not ready:
-                return
-
-    def send(self, data: bytes) -> None:
-        os.write(self.master, data)
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self._reader.join(5)
-        os.close(self.master)
-
-
 @pytest.mark.parametrize("make_bad", [_garbage, _damaged], ids=["not-sqlite", "damaged-page"])
 def test_corrupt_store_is_moved_aside_intact_and_a_new_one_started(tmp_path: Path, make_bad) -> None:
     data = tmp_path / "data"
@@ -174,7 +122,7 @@ def test_corrupt_store_is_moved_aside_intact_and_a_new_one_started(tmp_path: Pat
     store = data / "sessions.sqlite3"
     make_bad(store)
     bad = store.read_bytes()
-    term = _Terminal(["--data-dir", str(data), "--config", str(tmp_path / "none.toml"), "--server", NOWHERE])
+    term = Terminal(args=["--data-dir", str(data), "--config", str(tmp_path / "none.toml"), "--server", NOWHERE])
     try:
         # The app is up once it shows its first (new) session.
         deadline = time.monotonic() + 30

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from llama_tui.chat.request import BASE_PARAMS
 from llama_tui.sanitize import neutralize
-from llama_tui.screens.main import BASE_PARAMS
 from llama_tui.widgets.message_view import MessageView
 from tests.harness.app import wait_for
 from tests.harness.fault_server import FaultServer, event, final, token

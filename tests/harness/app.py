@@ -10,6 +10,7 @@ from typing import Any
 from llama_tui.app import LlamaTui
 from llama_tui.client import LlamaCppClient
 from llama_tui.config import Config
+from llama_tui.server import ManagedServer
 from llama_tui.store import Store
 
 FIXED_NOW = 1_790_000_000.0  # a fixed clock for deterministic ages in snapshots
@@ -30,6 +31,9 @@ class AppFactory:
         api_key: str | None = None,
         store: Store | None = None,
         clock: Callable[[], float] | None = None,
+        discover: list[Any] | None = None,
+        demo: bool = False,
+        managed_server: ManagedServer | None = None,
         **config: Any,
     ) -> LlamaTui:
         if store is None:
@@ -37,10 +41,17 @@ class AppFactory:
             self.stores.append(store)
         cfg = Config(server_url=server_url, api_key=api_key, **config)
         client = LlamaCppClient(server_url, api_key, read_timeout=cfg.read_timeout)
-        kwargs: dict[str, Any] = {}
+        kwargs: dict[str, Any] = {"discover": discover, "demo": demo}
         if clock is not None:
             kwargs["clock"] = clock
-        return LlamaTui(config=cfg, client=client, store=store, config_path=self.root / "config.toml", **kwargs)
+        return LlamaTui(
+            config=cfg,
+            client=client,
+            store=store,
+            config_path=self.root / "config.toml",
+            managed_server=managed_server,
+            **kwargs,
+        )
 
     def close(self) -> None:
         for store in self.stores:

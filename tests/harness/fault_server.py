@@ -69,6 +69,7 @@ class FaultServer:
         self.disconnects = 0
         self.bodies: list[Any] = []
         self.completion: Handler = self._default_completion
+        self.routes: dict[str, Handler] = {}  # any other path -> handler (e.g. "/slots/0")
         self.health: Handler = lambda r: _json({"status": "ok"})
         self.props: Handler = lambda r: _json(
             {
@@ -102,7 +103,9 @@ class FaultServer:
                 self.bodies.append(await request.json())
             except ValueError:
                 self.bodies.append(None)
-        handler = {"/completion": self.completion, "/health": self.health, "/props": self.props}.get(path)
+        handler = {"/completion": self.completion, "/health": self.health, "/props": self.props, **self.routes}.get(
+            path
+        )
         if handler is None:
             return json_error(404, "File Not Found", "not_found_error")
         return await handler(request)

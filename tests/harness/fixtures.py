@@ -141,3 +141,52 @@ def router_server(
         yield server
     finally:
         server.stop()
+
+
+# --- Real assets: official chat templates, the real Gemma model (tests/harness/assets.py) ---------------
+
+
+@pytest.fixture(scope="session")
+def gemma_model() -> Path:
+    """The real Gemma 3 270M base model (Q4_K_M, no chat template in the GGUF)."""
+    from tests.harness.assets import gemma_model as locate
+
+    return locate()
+
+
+@pytest.fixture(scope="session")
+def gemma_server(llama_server_bin: Path, gemma_model: Path, server_logs_dir: Path) -> Iterator[LlamaServer]:
+    """The real Gemma 3 270M, one 4096-token slot. ``--no-repack``: on CPUs with AMX, this build's
+    repacked Q4_K matmul crashes (SIGSEGV in ggml_backend_amx_mul_mat) while warming up."""
+    yield from _session_server(llama_server_bin, gemma_model, server_logs_dir, extra_args=["--no-repack"])
+
+
+@pytest.fixture(scope="session")
+def official_server(
+    llama_server_bin: Path, tiny_models_dir: Path, server_logs_dir: Path
+) -> Iterator[Callable[..., LlamaServer]]:
+    """``official_server(template_file, bos=None, eos=None)``: a server on a tiny model whose BOS/EOS texts
+    are the real model's, started with ``--chat-template-file`` (an official template from the sdist).
+    The model does not add BOS (``add_bos_token`` false), so /apply-template keeps the template's BOS
+    text and a test sees all of it. The last server is kept for the next call with the same arguments;
+    one runs at a time."""
+    from tests.harness.assets import official_template
+
+    current: dict[tuple[str, str | None, str | None], LlamaServer] = {}
+
+    def factory(template: str, bos: str | None = None, eos: str | None = None) -> LlamaServer:
+        key = (template, bos, eos)
+        if key in current:
+            return current[key]
+        for server in current.values():
+            server.stop()
+        current.clear()
+        model = make_tiny_model(tiny_models_dir, bos_token=bos, eos_token=eos, add_bos_token=False)
+        args = ["--chat-template-file", str(official_template(template))]
+        server = LlamaServer(llama_server_bin, model, extra_args=args, log_dir=server_logs_dir)
+        current[key] = server.start()
+        return server
+
+    yield factory
+    for server in current.values():
+        server.stop()

@@ -73,11 +73,33 @@ PUNCTUATION_WITH_SPACE = ("#", "##", "###", "*", "**", "`", "```", "-", "|", "["
 DEFAULT_N_VOCAB_WORDS = len(WORDS)
 
 # tokenizer.ggml.token_type values (gguf.TokenType)
-_NORMAL, _UNKNOWN, _CONTROL, _BYTE = 1, 2, 3, 6
+_NORMAL, _UNKNOWN, _CONTROL, _USER_DEFINED, _BYTE = 1, 2, 3, 4, 6
+
+# Extra tokens a test can ask for, as (text, control?): the markers of the reasoning formats, typed as
+# in the real models' GGUFs. Qwen3/DeepSeek-R1 `<think>` and Gemma 4 `<|channel>` are user-defined
+# (always shown as text); the harmony markers are control tokens (llama.cpp shows `<|channel|>`,
+# `<|message|>`, `<|start|>` anyway, but `<|end|>` only when the request lists it in preserved_tokens).
+REASONING_TOKENS: tuple[tuple[str, bool], ...] = (
+    ("<think>", False),
+    ("</think>", False),
+    ("<|channel>", False),
+    ("<channel|>", False),
+    ("<|channel|>", True),
+    ("<|message|>", True),
+    ("<|start|>", True),
+    ("<|end|>", True),
+    ("<|return|>", True),
+    ("<|call|>", True),
+    ("[THINK]", True),
+    ("[/THINK]", True),
+)
 
 
-def build_vocab(n_vocab_words: int = DEFAULT_N_VOCAB_WORDS) -> tuple[list[str], list[float], list[int]]:
-    """Token texts, scores (strictly decreasing) and types of the tiny SPM vocabulary."""
+def build_vocab(
+    n_vocab_words: int = DEFAULT_N_VOCAB_WORDS, extra_tokens: tuple[tuple[str, bool], ...] = ()
+) -> tuple[list[str], list[float], list[int]]:
+    """Token texts, scores (strictly decreasing) and types of the tiny SPM vocabulary; `extra_tokens`
+    are (text, control?) pairs appended last (control, else user-defined)."""
     tokens: list[str] = ["<unk>", "<s>", "</s>"]
     types: list[int] = [_UNKNOWN, _CONTROL, _CONTROL]
     tokens += [f"<0x{b:02X}>" for b in range(256)]
@@ -114,6 +136,8 @@ def build_vocab(n_vocab_words: int = DEFAULT_N_VOCAB_WORDS) -> tuple[list[str], 
 
     tokens += CONTROL_TOKENS
     types += [_CONTROL] * len(CONTROL_TOKENS)
+    tokens += [text for text, _ in extra_tokens]
+    types += [_CONTROL if control else _USER_DEFINED for _, control in extra_tokens]
 
     # Scores strictly decreasing over the whole vocabulary (SPM prefers higher scores when merging).
     scores = [-float(i) for i in range(len(tokens))]
@@ -132,8 +156,11 @@ def model_key(
     n_ff: int,
     context_length: int,
     add_bos_token: bool,
+    extra_tokens: tuple[tuple[str, bool], ...] = (),
+    bos_token: str | None = None,
+    eos_token: str | None = None,
 ) -> str:
-    params = {
+    params: dict[str, object] = {
         "generator": GENERATOR_VERSION,
         "chat_template": chat_template,
         "n_vocab_words": n_vocab_words,
@@ -146,8 +173,18 @@ def model_key(
         "context_length": context_length,
         "add_bos_token": add_bos_token,
     }
+    if extra_tokens:  # only when asked for, so the files made without them keep their names
+        params["extra_tokens"] = [list(t) for t in extra_tokens]
+    # Only when set, so the keys (and cached files) of models made before these parameters stay valid.
+    if bos_token is not None:
+        params["bos_token"] = bos_token
+    if eos_token is not None:
+        params["eos_token"] = eos_token
     digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:12]
     return f"tiny-{chat_template}-g{GENERATOR_VERSION}-s{seed}-{digest}"
+
+
+NO_TEMPLATE = "none"  # chat_template value for a model file without a chat template
 
 
 def make_tiny_model(
@@ -163,6 +200,9 @@ def make_tiny_model(
     n_ff: int = 128,
     context_length: int = 4096,
     add_bos_token: bool = True,
+    extra_tokens: tuple[tuple[str, bool], ...] = (),
+    bos_token: str | None = None,
+    eos_token: str | None = None,
 ) -> Path:
     """Write (or reuse) a tiny model and return its path.
 
@@ -171,7 +211,13 @@ def make_tiny_model(
     next to it records the parameters it was made with.
 
     ``chat_template`` is ``"chatml"`` or ``"llama3"`` (which also makes ``<|begin_of_text|>`` the BOS and
-    ``<|eot_id|>`` the EOS token), or any other string, which is used as the Jinja template itself.
+    ``<|eot_id|>`` the EOS token), ``"none"`` (no template in the file, like the base Gemma 3 270M: the
+    server falls back to ChatML), or any other string, which is used as the Jinja template itself.
+    ``extra_tokens`` adds (text, control?) tokens to the vocabulary, e.g. ``REASONING_TOKENS``.
+
+    ``bos_token`` / ``eos_token`` (e.g. ``"<bos>"``, ``"<｜end▁of▁sentence｜>"``) make that text the BOS / EOS
+    token, added to the vocabulary as a control token if it is not there: a template's ``bos_token`` and
+    ``eos_token`` then render as the real model's do (the official-template tests need this).
     """
     path = Path(path)
     key = model_key(
@@ -185,6 +231,9 @@ def make_tiny_model(
         n_ff=n_ff,
         context_length=context_length,
         add_bos_token=add_bos_token,
+        extra_tokens=extra_tokens,
+        bos_token=bos_token,
+        eos_token=eos_token,
     )
     if path.suffix == ".gguf":
         target, key_file = path, path.with_name(path.name + ".key")
@@ -211,6 +260,9 @@ def make_tiny_model(
             n_ff=n_ff,
             context_length=context_length,
             add_bos_token=add_bos_token,
+            extra_tokens=extra_tokens,
+            bos_token=bos_token,
+            eos_token=eos_token,
             name=key,
         )
         os.chmod(tmp_name, 0o644)
@@ -236,7 +288,10 @@ def _write_model(
     n_ff: int,
     context_length: int,
     add_bos_token: bool,
+    extra_tokens: tuple[tuple[str, bool], ...],
     name: str,
+    bos_token: str | None = None,
+    eos_token: str | None = None,
 ) -> None:
     import gguf
     import numpy as np
@@ -244,15 +299,24 @@ def _write_model(
     if n_embd % n_head or n_head % n_head_kv:
         raise ValueError("n_embd must be a multiple of n_head, and n_head a multiple of n_head_kv")
     template = CHAT_TEMPLATES.get(chat_template, chat_template)
-    tokens, scores, types = build_vocab(n_vocab_words)
-    n_vocab = len(tokens)
+    tokens, scores, types = build_vocab(n_vocab_words, extra_tokens)
     head_dim = n_embd // n_head
     n_embd_kv = head_dim * n_head_kv
 
+    for special in (bos_token, eos_token):
+        if special is not None and special not in tokens:
+            tokens.append(special)
+            types.append(_CONTROL)
+            scores.append(scores[-1] - 1.0)
+    n_vocab = len(tokens)
     if chat_template == "llama3":
         bos, eos = tokens.index("<|begin_of_text|>"), tokens.index("<|eot_id|>")
     else:
         bos, eos = tokens.index("<s>"), tokens.index("</s>")
+    if bos_token is not None:
+        bos = tokens.index(bos_token)
+    if eos_token is not None:
+        eos = tokens.index(eos_token)
 
     writer = gguf.GGUFWriter(str(out), "llama")
     writer.add_name(name)
@@ -281,7 +345,8 @@ def _write_model(
     # prompt the server echoes is byte-identical to the prompt sent (as with the BPE vocabularies of real
     # ChatML and Llama-3 models).
     writer.add_add_space_prefix(False)
-    writer.add_chat_template(template)
+    if chat_template != NO_TEMPLATE:
+        writer.add_chat_template(template)
 
     rng = np.random.default_rng(seed)
 

@@ -3,8 +3,9 @@ sessions, change a knob, restart and find everything as it was."""
 
 from __future__ import annotations
 
+from llama_tui.chat.request import BASE_PARAMS
 from llama_tui.domain import ChatMessage, SamplingSettings, Session
-from llama_tui.screens.main import BASE_PARAMS, MainScreen
+from llama_tui.screens.main import MainScreen
 from llama_tui.server_state import ServerState
 from llama_tui.store import Store
 from llama_tui.widgets.chat_pane import ChatPane
@@ -112,7 +113,7 @@ async def test_changed_knob_is_carried_by_the_next_request(llama_server, make_ap
         await pilot.press("ctrl+t")
         knob = screen.query_one("#knob-temperature")
         knob.focus()
-        await pilot.press(*"0.33")
+        await pilot.press(*"0.33", "enter")
         await wait_for(pilot, lambda: screen.session.settings.get("temperature") == 0.33)
         # Invalid input is refused inline and never applied.
         top_k = screen.query_one("#knob-top_k")

@@ -115,6 +115,47 @@ async def test_monitor_says_metrics_are_disabled(llama_server: Any) -> None:
             await wait_for(pilot, lambda: screen.updates >= seen + 3)
 
 
+async def generate_long(client: LlamaCppClient, seen: Any) -> bool:
+    """One long generation (until the context is full), streamed until `seen()` is true; False
+    if it ended first."""
+    async for _ in client.stream_completion("<|im_start|>user\ncount<|im_end|>\n", n_predict=100_000, ignore_eos=True):
+        if seen():
+            return True
+    return False
+
+
+def generated_now(screen: ServerMonitorScreen) -> float:
+    match = re.search(r"(?:generated|generating)\s.*?now ([\d,.]+) t/s", text_of(screen, "#metrics"))
+    return float(match.group(1).replace(",", "")) if match else 0.0
+
+
+async def test_the_monitor_shows_the_live_generation_speed_without_metrics(big_context_server: Any) -> None:
+    """#13.10: without --metrics the monitor had no rate at all during a generation."""
+    async with LlamaCppClient(big_context_server.url) as client:
+        app = MonitorApp(client)
+        async with app.run_test(size=(140, 45)) as pilot:
+            screen = app.monitor
+            await wait_for(pilot, lambda: screen.metrics_supported is False)
+            assert await generate_long(client, lambda: generated_now(screen) > 0)
+            assert "(from /slots)" in text_of(screen, "#metrics")
+            assert screen.query_one("#sparklines").display
+            assert max(screen.query_one("#spark-gen", Sparkline).data or [0]) > 0
+            assert not screen.query_one("#spark-prompt", Sparkline).display  # that one needs --metrics
+
+
+async def test_the_monitor_shows_the_live_generation_speed_with_metrics(fresh_llama_server: Any) -> None:
+    """#13.10: with --metrics it said `now 0 t/s` (and the sparkline stayed flat) all through a
+    generation: the counters grow only when a request ends."""
+    server = fresh_llama_server(metrics=True, ctx_size=4096)
+    async with LlamaCppClient(server.url) as client:
+        app = MonitorApp(client)
+        async with app.run_test(size=(140, 45)) as pilot:
+            screen = app.monitor
+            await wait_for(pilot, lambda: screen.metrics_supported is True)
+            assert await generate_long(client, lambda: generated_now(screen) > 0 and screen.slots[0].is_processing)
+            assert max(screen.query_one("#spark-gen", Sparkline).data or [0]) > 0
+
+
 async def test_monitor_shows_the_managed_servers_log(
     llama_server_bin: Path, chatml_model: Path, tmp_path: Path
 ) -> None:

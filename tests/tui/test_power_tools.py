@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
-from llama_tui.screens.main import BASE_PARAMS, MainScreen, code_blocks
+from llama_tui.chat.request import BASE_PARAMS
+from llama_tui.screens.answering import code_blocks
+from llama_tui.screens.main import MainScreen
 from llama_tui.screens.prompt_preview import PromptPreviewScreen
 from llama_tui.screens.token_probs import TokenProbsScreen
 from llama_tui.server_state import ServerState

@@ -60,14 +60,14 @@ async def test_profiles_switch_servers_and_sessions_remember_theirs(llama_server
         screen = app.main
         await wait_for(pilot, lambda: screen.props is not None)
         first = screen.session.id
-        await screen.switch_server("chatml")
+        await screen.server.switch_server("chatml")
         await wait_for(pilot, lambda: screen.props is not None and "chatml" in screen.props.model_path)
         assert app.store.get_session(first).server == "chatml"
 
         await pilot.press("ctrl+n")
         await wait_for(pilot, lambda: screen.session.id != first)
         second = screen.session.id
-        await screen.switch_server("llama3")
+        await screen.server.switch_server("llama3")
         await wait_for(pilot, lambda: screen.props is not None and "llama3" in screen.props.model_path)
         assert app.client.base_url == llama3_server.url
         assert "llama3" in str(screen.query_one("#status-model").render())

@@ -108,6 +108,9 @@ async def test_valid_value_posts_and_marks_changed() -> None:
         app.query_one("#knob-temperature", Input).focus()
         await pilot.press("0", ".", "5")
         await pilot.pause()
+        assert app.changes() == []  # applied on Enter or leaving the field, whole (#13.8)
+        await pilot.press("enter")
+        await pilot.pause()
         assert app.changes()[-1] == ("temperature", 0.5)
         assert app.query_one("#row-temperature").has_class("-changed")
         assert _error_text(app, "temperature") == ""
@@ -127,9 +130,15 @@ async def test_out_of_range_is_refused() -> None:
         assert ("temperature", 11.0) not in app.changes()
         assert "at most 10" in _error_text(app, "temperature")
         assert app.query_one("#knob-temperature", Input).has_class("-invalid")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.changes() == []
+        assert "not applied: still the server default" in _error_text(app, "temperature")
         await pilot.press("backspace")  # back to a valid "1": the error goes away
         await pilot.pause()
         assert _error_text(app, "temperature") == ""
+        await pilot.press("enter")
+        await pilot.pause()
         assert app.changes()[-1] == ("temperature", 1.0)
 
 
@@ -151,7 +160,58 @@ async def test_clearing_a_knob_resets_it() -> None:
         app.query_one("#knob-top_k", Input).focus()
         await pilot.press("end", "backspace", "backspace")
         await pilot.pause()
-        assert app.changes() == [("top_k", 2), ("top_k", None)]
+        assert app.changes() == []  # "2" on the way to "" is not applied
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.changes() == [("top_k", None)]
+
+
+async def test_the_valid_start_of_an_invalid_value_is_never_applied() -> None:
+    """#13.8: typing 1.5 in top_p showed the error but 1.0 was in effect (and saved into presets);
+    150 in mirostat_eta applied 1."""
+    app = PaneApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.query_one("#knob-top_p", Input).focus()
+        await pilot.press(*"1.5")
+        app.query_one("#knob-mirostat_eta", Input).focus()  # leaving the field applies... if valid
+        await pilot.press(*"150", "tab")
+        await pilot.pause()
+        assert app.changes() == []
+        assert "not applied: still the server default" in _error_text(app, "top_p")
+        assert "at most 1" in _error_text(app, "mirostat_eta")
+        app.query_one("#knob-top_k", Input).focus()
+        await pilot.press("end", "backspace", "enter")  # "20" -> "2"
+        await pilot.press(*"x", "tab")
+        await pilot.pause()
+        assert app.changes() == [("top_k", 2)]
+        assert "not applied: still 2" in _error_text(app, "top_k")
+
+
+async def test_stop_strings_hold_commas_and_new_lines_and_samplers_are_checked() -> None:
+    """#13.9: a stop string could not hold a comma or a new line; `samplers = foo, bar` was
+    accepted (the server then used no samplers at all)."""
+    app = PaneApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        stop = app.query_one("#knob-stop", Input)
+        stop.focus()
+        await pilot.press(*'"\\n\\nUser:", "a, b", END', "enter")
+        await pilot.pause()
+        assert app.changes() == [("stop", ["\n\nUser:", "a, b", "END"])]
+        samplers = app.query_one("#knob-samplers", Input)
+        samplers.focus()
+        await pilot.press(*"top_k, foo", "enter")
+        await pilot.pause()
+        assert len(app.changes()) == 1
+        assert "unknown sampler 'foo'" in _error_text(app, "samplers")
+        app.query_one(SettingsPane).set_values(
+            template="chatml",
+            template_names=["chatml"],
+            system_prompt="",
+            settings=SamplingSettings({"stop": ["\n\nUser:", "a, b", "END"]}),
+            server_defaults=DEFAULTS,
+        )
+        await pilot.pause()
+        assert stop.value == '"\\n\\nUser:", "a, b", END'  # shown so that it reads back the same
 
 
 async def test_template_select_posts_template_changed() -> None:

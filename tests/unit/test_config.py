@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from llama_tui.config import Config, ConfigError, ServerProfile, load_config, save_config, save_preset
+from llama_tui.config import Config, ConfigError, ServerProfile, load_config
+from llama_tui.config_files import save_config, save_preset
 
 
 @pytest.fixture
@@ -186,6 +187,9 @@ def test_bad_toml_names_file_and_line(path: Path) -> None:
         ("[presets.fast]\nstop = 'x'", "[presets.fast] stop must be an array of strings"),
         ("presets = {fast = 1}", "[presets.fast] must be a table, not an integer"),
         ("templates = [1]", "templates must be a table, not an array"),
+        ("slot_cache_max_mb = -1", "slot_cache_max_mb must be a whole number of MiB from 0 (off)"),
+        ("slot_cache_max_mb = 1.5", "slot_cache_max_mb must be a whole number of MiB"),
+        ("slot_cache_max_mb = true", "slot_cache_max_mb must be a whole number of MiB"),
     ],
 )
 def test_invalid_values_name_file_and_key(path: Path, text: str, expected: str) -> None:
@@ -194,6 +198,16 @@ def test_invalid_values_name_file_and_key(path: Path, text: str, expected: str) 
         load_config(path)
     assert str(info.value).startswith(f"{path}: ")
     assert expected in str(info.value)
+
+
+def test_slot_cache_size_is_read_and_saved(path: Path) -> None:
+    assert Config().slot_cache_max_mb == 4096
+    write(path, "slot_cache_max_mb = 0\n")
+    config = load_config(path)
+    assert config.slot_cache_max_mb == 0
+    config.slot_cache_max_mb = 512
+    save_config(config, path)
+    assert load_config(path).slot_cache_max_mb == 512
 
 
 def test_not_utf8(path: Path) -> None:
@@ -301,3 +315,20 @@ def test_a_profile_key_makes_the_file_private(tmp_path: Path) -> None:
     config = Config(servers={"gpu": ServerProfile(url="http://gpu:8080", api_key="secret")})
     save_config(config, path)
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_save_settings_keeps_the_rest_and_checks_sidebar_width(tmp_path: Path) -> None:
+    """The theme and sidebar width chosen in the app (#13) are saved; nothing else changes."""
+    from llama_tui.config_files import save_settings
+
+    path = tmp_path / "config.toml"
+    path.write_text('server_url = "http://box:8080"\n[presets.fast]\ntemperature = 0.2\n')
+    save_settings(path, theme="nord", sidebar_width=40)
+    config = load_config(path)
+    assert (config.theme, config.sidebar_width, config.server_url) == ("nord", 40, "http://box:8080")
+    assert config.presets == {"fast": {"temperature": 0.2}}
+    path.write_text("sidebar_width = 8\n")
+    with pytest.raises(ConfigError, match="sidebar_width must be a whole number from 16 to 80"):
+        load_config(path)
+    with pytest.raises(ConfigError, match="not saved from the app"):
+        save_settings(tmp_path / "other.toml", server_url="http://x")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from llama_tui.format import format_age, format_timings
+from llama_tui.format import format_age, format_slot_cache, format_timings
 
 
 def test_format_timings_uses_the_servers_figures() -> None:
@@ -27,3 +27,18 @@ def test_format_timings_uses_the_servers_figures() -> None:
 )
 def test_format_age(seconds: float, age: str) -> None:
     assert format_age(seconds) == age
+
+
+def test_the_footer_note_of_a_restored_session_cache() -> None:
+    def note(**fields: object) -> dict[str, object]:
+        return {"slot_cache": fields}
+
+    assert format_slot_cache(note(restored=900, cache_n=898, reused=True)) == (
+        "cache restored: 898 prompt tokens not re-processed"
+    )
+    assert format_slot_cache(note(restored=900, cache_n=0, reused=False)) == (
+        "restored cache not reused: prompt processed again"
+    )
+    # Nothing to say, or a meta from an imported file that is not ours.
+    for meta in (None, {}, {"slot_cache": "x"}, note(cache_n=True, reused=True), note(cache_n=-3, reused=True)):
+        assert format_slot_cache(meta) == ""  # type: ignore[arg-type]

@@ -158,3 +158,19 @@ def test_formatting() -> None:
     assert format_count(None) == "-"
     assert format_count(4096.0) == "4,096"
     assert format_count(0.5) == "0.50"
+
+
+# -- DecodeRates: live generation speed from /slots (#13.10) ------------------------------------
+
+
+def test_decode_rates_follow_n_decoded_while_a_task_runs() -> None:
+    from llama_tui.metrics import DecodeRates, SlotReading
+
+    rates = DecodeRates(window=60.0, max_points=10)
+    assert rates.add(0.0, [SlotReading(0, 7, True, 10), SlotReading(1, None, False, 0)]) is None
+    assert rates.add(1.0, [SlotReading(0, 7, True, 90), SlotReading(1, None, False, 0)]) == 80.0
+    # A new task on slot 1 counts its tokens so far; slot 0's task ended (n_decoded back to 0).
+    assert rates.add(2.0, [SlotReading(0, 7, False, 0), SlotReading(1, 8, True, 30)]) == 30.0
+    assert rates.add(4.0, [SlotReading(0, 7, False, 0), SlotReading(1, 8, False, 0)]) == 0.0
+    assert rates.series(5) == [0.0, 0.0, 80.0, 30.0, 0.0]
+    assert rates.seen_busy and rates.latest == 0.0

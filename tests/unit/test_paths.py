@@ -45,6 +45,8 @@ def test_tests_are_isolated_from_real_dirs(tmp_path: Path) -> None:
     # The autouse fixture in tests/conftest.py must hold for every test.
     assert tmp_path in paths.data_dir().parents
     assert tmp_path in paths.config_path().parents
+    assert tmp_path in paths.cache_dir().parents
+    assert paths.slot_cache_dir().parent == paths.cache_dir()
     assert tmp_path in Path(platformdirs.user_data_dir("llama-tui")).parents
 
 

@@ -118,3 +118,13 @@ def test_version_and_help_do_not_import_textual(argv: list[str], tmp_path: Path)
     result = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stderr
     assert "llama-tui" in result.stdout
+
+
+@pytest.mark.parametrize(("argv", "stdin"), [(["", "-n", "8"], None), (["-n", "8"], ""), (["-n", "8"], " \n\n")])
+def test_an_empty_prompt_is_a_usage_error_and_generates_nothing(
+    llama_server, argv: list[str], stdin: str | None
+) -> None:
+    result = ask(*argv, "--server", llama_server.url, "--template", "chatml", stdin=stdin)
+    assert result.returncode == 2, result.stderr
+    assert "the prompt is empty" in result.stderr
+    assert result.stdout == ""

@@ -16,6 +16,7 @@ from llama_tui.client import (
     TokenEvent,
     collect,
 )
+from llama_tui.templates import get_template
 
 
 async def test_health_and_props(llama_server) -> None:
@@ -138,25 +139,6 @@ async def test_complete_non_streaming(llama_server) -> None:
     assert result.final.timings is not None and result.final.timings.predicted_n == 16
 
 
-async def test_stream_chat_with_chatml_template_sends_its_stops(llama_server) -> None:
-    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}]
-    async with LlamaCppClient(llama_server.url) as client:
-        result = await collect(client.stream_chat(messages, "chatml", n_predict=8))
-    settings = result.final.generation_settings
-    assert "<|im_end|>" in settings.get("stop", [])
-    assert result.final.prompt is not None and "<|im_start|>system\nBe brief." in result.final.prompt
-
-
-async def test_stream_chat_with_server_template_has_no_double_bos(llama3_server) -> None:
-    async with LlamaCppClient(llama3_server.url) as client:
-        prompt, _ = await client.render_chat([{"role": "user", "content": "hi"}], "server")
-        tokens = await client.tokenize(prompt, add_special=True)
-        props = await client.props()
-        bos = await client.tokenize(props.bos_token, add_special=False)
-    assert not prompt.startswith("<|begin_of_text|>")
-    assert [t.id for t in tokens].count(bos[0].id) == 1
-
-
 async def test_megabyte_conversation_streams_to_the_end(big_context_server) -> None:
     # Over 1 MB of prompt text; the final event echoes it, a line far past aiohttp's readline limit.
     big = "x" * (1024 * 1024 + 1000)
@@ -166,6 +148,7 @@ async def test_megabyte_conversation_streams_to_the_end(big_context_server) -> N
         {"role": "user", "content": "and now?"},
     ]
     async with LlamaCppClient(big_context_server.url) as client:
-        result = await collect(client.stream_chat(messages, "chatml", n_predict=16, ignore_eos=True))
+        prompt = get_template("chatml").render(messages)
+        result = await collect(client.stream_completion(prompt, n_predict=16, ignore_eos=True))
     assert result.final.tokens_predicted == 16
     assert result.final.prompt is not None and len(result.final.prompt) > 1024 * 1024

@@ -27,6 +27,7 @@ from llama_tui.server import (
     find_binary,
     progress_from_line,
 )
+from llama_tui.server.args import cpu_has_amx
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVER_ARGS = ["-t", "1", "-c", "2048", "--no-webui"]
@@ -113,7 +114,8 @@ def test_binary_from_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     server = ManagedServer(tmp_path / "m.gguf", args=["-c", "512"])
     assert server.binary == fake
     model = str(tmp_path / "m.gguf")
-    assert server.command()[1:] == ["-m", model, "--host", "127.0.0.1", "--port", str(server.port), "-c", "512"]
+    auto = ["--no-repack"] if cpu_has_amx() else []  # see server/args.py
+    assert server.command()[1:] == ["-m", model, "--host", "127.0.0.1", "--port", str(server.port), *auto, "-c", "512"]
     assert server.url == f"http://127.0.0.1:{server.port}"
     assert server.pid is None and server.returncode is None and not server.running
 
@@ -336,3 +338,31 @@ def test_terminate_without_an_event_loop(llama_server_bin: Path, chatml_model: P
     assert pid is not None and server.running
     assert server.terminate() == 0
     assert gone(pid)
+
+
+async def test_the_slot_folder_is_made_private_and_the_server_saves_there(
+    llama_server_bin: Path, chatml_model: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "cache" / "slots"
+    server = ManagedServer(
+        chatml_model, binary=llama_server_bin, args=SERVER_ARGS, log_path=tmp_path / "server.log", slot_save_dir=folder
+    )
+    async with server, LlamaCppClient(server.url) as client:
+        assert await client.slot_files_enabled()
+        saved = await client.save_slot(0, "empty.kv")
+    assert (folder.stat().st_mode & 0o777) == 0o700
+    assert (folder / "empty.kv").stat().st_size == saved.n_written
+
+
+async def test_the_real_gemma_model_runs_without_repack_flags(
+    llama_server_bin: Path, gemma_model: Path, tmp_path: Path
+) -> None:
+    """On a CPU with AMX this build crashes (SIGSEGV in ggml_backend_amx_mul_mat) while warming up
+    the Q4_K Gemma model unless weights are not repacked: the managed server adds --no-repack
+    there by itself (server/args.py); the user passes no flag for it."""
+    server = ManagedServer(
+        gemma_model, binary=llama_server_bin, args=["-t", "2", "-c", "1024", "--no-webui"], log_path=tmp_path / "s.log"
+    )
+    async with server, LlamaCppClient(server.url) as client:
+        answer = await client.complete("The capital of France is", n_predict=4, temperature=0.0)
+    assert answer.final.tokens_predicted == 4

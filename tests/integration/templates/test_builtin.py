@@ -1,5 +1,6 @@
 """Our ChatML and Llama-3 renderings are byte-identical to the model's own Jinja template as the
-real llama-server renders it (/apply-template), on tiny models whose GGUF carries that template."""
+real llama-server renders it (/apply-template), on tiny models whose GGUF carries that template
+(the other families are checked against the official template files in test_official.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ import pytest
 
 from llama_tui.client import LlamaCppClient
 from llama_tui.templates import get_template
+from tests.harness.official import reference
+from tests.harness.server import LlamaServer
+from tests.harness.template_corpus import CORPUS, Conversation
 
 CONVERSATIONS = [
     [{"role": "user", "content": "hi"}],
@@ -38,6 +42,16 @@ async def test_llama3_matches_server(llama3_server, messages) -> None:
     # The server leaves out the template's leading BOS because it adds BOS when it tokenizes.
     assert get_template("llama3").render(messages) == expected
     assert get_template("llama3").render(messages, include_bos=True) == "<|begin_of_text|>" + expected
+
+
+@pytest.mark.parametrize("conversation", CORPUS, ids=lambda c: c.name)
+def test_chatml_and_llama3_match_server_on_the_corpus(
+    llama_server: LlamaServer, llama3_server: LlamaServer, conversation: Conversation
+) -> None:
+    for name, server in (("chatml", llama_server), ("llama3", llama3_server)):
+        expected, _ = reference(server, conversation, {})
+        ours = get_template(name).render(conversation.as_list(), continue_final=conversation.continues)
+        assert ours == expected, name
 
 
 async def test_chatml_prompt_echo_is_exactly_what_we_rendered(llama_server) -> None:

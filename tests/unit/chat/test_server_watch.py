@@ -1,4 +1,5 @@
-"""HealthPoller: state changes reported once, backoff grows and is capped, poke wakes it."""
+"""HealthPoller: state changes reported once, backoff grows and is capped, poke wakes it.
+ServerWatch: it follows sleep through /props and polls /slots only while something happens."""
 
 from __future__ import annotations
 
@@ -9,8 +10,18 @@ from typing import Any
 
 import pytest
 
-from llama_tui.chat.server_watch import HealthPoller, classify_error
-from llama_tui.client import AuthenticationError, ConnectTimeout, Health, ModelLoading, ServerError, ServerUnreachable
+from llama_tui.chat.connection import ServerConnection
+from llama_tui.chat.server_watch import HealthPoller, ServerWatch, classify_error
+from llama_tui.client import (
+    AuthenticationError,
+    ConnectTimeout,
+    Health,
+    ModelLoading,
+    Props,
+    ServerError,
+    ServerUnreachable,
+    Slot,
+)
 from llama_tui.client.errors import API_KEY_HINT
 from llama_tui.server_state import ServerState
 
@@ -207,3 +218,102 @@ def test_classify_error() -> None:
 def test_state_labels() -> None:
     assert [s.label for s in ServerState] == ["ok", "loading model", "unreachable", "auth error", "sleeping", "…"]
     assert ServerState.AUTH_ERROR.css_class == "-auth-error"
+
+
+# -- ServerWatch: /props to follow sleep, /slots only while something happens (#13.11) ----------
+
+
+class FakeServer:
+    """Stands in for the client: /health ok, /props (sleeping or not), /slots counted."""
+
+    def __init__(self, *, sleeping: bool = False, busy: bool = False) -> None:
+        self.sleeping = sleeping
+        self.busy = busy
+        self.slot_calls = 0
+        self.model: str | None = None
+
+    async def health(self) -> Health:
+        return OK
+
+    async def props(self) -> Props:
+        return Props.from_json({"total_slots": 1, "is_sleeping": self.sleeping})
+
+    async def slots(self) -> list[Slot]:
+        self.slot_calls += 1
+        return [Slot.from_json({"id": 0, "is_processing": self.busy})]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, delay: float) -> None:
+        self.now += delay
+        await asyncio.sleep(0)
+
+
+async def watch_for(server: FakeServer, seconds: float, **kw: Any) -> list[ServerState]:
+    """Run a ServerWatch on `server` for `seconds` of fake time."""
+    clock = Clock()
+    states: list[ServerState] = []
+    watch = ServerWatch(
+        ServerConnection(server),  # type: ignore[arg-type]
+        on_state=lambda state, detail: states.append(state),
+        on_props=lambda props: None,
+        on_slots=lambda slots: None,
+        sleep=clock.sleep,
+        clock=clock,
+        **kw,
+    )
+    task = asyncio.create_task(watch.run())
+    while clock.now < seconds:
+        await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    return states
+
+
+async def test_the_watch_never_wakes_a_sleeping_server() -> None:
+    server = FakeServer(sleeping=True)
+    states = await watch_for(server, 30.0)
+    assert states[-1] is ServerState.SLEEPING
+    assert server.slot_calls == 0  # /slots would wake it
+
+
+async def test_slots_are_polled_only_while_something_happens() -> None:
+    server = FakeServer()
+    await watch_for(server, 40.0, active_window=10.0)
+    assert 3 <= server.slot_calls <= 7  # the first 10 s after start, every 2 s; then left alone
+    busy = FakeServer(busy=True)
+    await watch_for(busy, 40.0, active_window=10.0)
+    assert busy.slot_calls >= 18  # a busy slot keeps the watch looking
+
+
+async def test_a_server_falling_asleep_is_seen() -> None:
+    server = FakeServer()
+    clock = Clock()
+    states: list[ServerState] = []
+    watch = ServerWatch(
+        ServerConnection(server),  # type: ignore[arg-type]
+        on_state=lambda state, detail: states.append(state),
+        on_props=lambda props: None,
+        on_slots=lambda slots: None,
+        sleep=clock.sleep,
+        clock=clock,
+    )
+    task = asyncio.create_task(watch.run())
+    while ServerState.OK not in states:
+        await asyncio.sleep(0)
+    server.sleeping = True
+    for _ in range(200):
+        await asyncio.sleep(0)
+        if states[-1] is ServerState.SLEEPING:
+            break
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert states == [ServerState.OK, ServerState.SLEEPING]

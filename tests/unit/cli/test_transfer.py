@@ -67,3 +67,23 @@ def test_markdown_needs_a_session_and_bad_files_are_refused(tmp_path: Path) -> N
     bad.write_text("{not json")
     result = cli("import", str(bad), "--data-dir", str(tmp_path))
     assert result.returncode == 2 and "bad.json" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_web_ui_conversation_imports_with_the_configs_default_template(tmp_path: Path) -> None:
+    """#13.7: imported sessions use default_template, like new ones (a llama-tui export keeps its own)."""
+    webui = [{"id": "conv-1", "lastModified": 1_730_000_005_000, "messages": [
+        {"id": 1730000000000, "role": "user", "content": "one"},
+        {"id": 1730000000001, "role": "assistant", "content": "two"},
+    ]}]  # fmt: skip
+    (tmp_path / "webui.json").write_text(json.dumps(webui))
+    config = tmp_path / "config.toml"
+    config.write_text('default_template = "chatml"\n')
+    result = cli("import", str(tmp_path / "webui.json"), "--data-dir", str(tmp_path / "d"), "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    make_store(tmp_path / "a")  # template "server"
+    cli("export", "--data-dir", str(tmp_path / "a"), "-o", str(tmp_path / "one.json"))
+    result = cli("import", str(tmp_path / "one.json"), "--data-dir", str(tmp_path / "d"), "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    with Store.open(store_path(tmp_path / "d")) as store:
+        templates = {s.title: store.get_session(s.id).template for s in store.list_sessions()}
+    assert templates == {"one": "chatml", "Llama care [bold]": "server"}

@@ -95,6 +95,7 @@ def build_session(store: Store) -> tuple[Session, dict[str, ChatMessage]]:
             pinned=True,
             server="http://127.0.0.1:8080",
             model="tiny.gguf",
+            template_options={"enable_thinking": False, "reasoning_effort": "high"},
         )
     )
     assert session.id is not None
@@ -122,6 +123,7 @@ def build_session(store: Store) -> tuple[Session, dict[str, ChatMessage]]:
         settings={"temperature": 0.7, "n_probs": 2, "stop": ["</s>"], "nested": {"a": [1, 2.5, None, True]}},
         reasoning="<think>hmm \x00 ok</think>",
         probs=PROBS,
+        meta={"reasoning_tokens": 12, "edited": True},
     )
     u2 = add("u2", a2, role="user", content="More?")
     add("a3", u2, role="assistant", content="Partial ans", state="interrupted", stop_type="none", ttft_ms=3.0)
@@ -140,6 +142,7 @@ def test_session_document_has_every_field_and_every_branch(store: Store) -> None
     assert session.id is not None
     doc = session_to_json(store, session.id)
     assert doc["schema"] == EXPORT_SCHEMA and doc["version"] == EXPORT_VERSION
+    assert doc["template_options"] == {"enable_thinking": False, "reasoning_effort": "high"}
     assert {k: doc[k] for k in ("title", "template", "draft", "pinned", "server", "model")} == {
         "title": session.title,
         "template": "chatml",
@@ -174,6 +177,7 @@ def test_session_document_has_every_field_and_every_branch(store: Store) -> None
         "error": None,
         "reasoning": made["a2"].reasoning,
         "probs": PROBS,
+        "meta": {"reasoning_tokens": 12, "edited": True},
     }
     assert doc["messages"][1]["state"] == "error" and doc["messages"][1]["error"] == "HTTP 500: \x1b[31mboom"
 
