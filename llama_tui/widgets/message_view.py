@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import cast
 
+from rich.cells import cell_len
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -283,7 +284,11 @@ class MessageView(Vertical):
 
     def show_status(self, text: str) -> None:
         """A passing state shown in the footer until the answer ends (e.g. "waking model…")."""
-        self.query_one(".footer", Static).update(text)
+        footer = self.query_one(".footer", Static)
+        # Still one line that fits: no layout pass (the live token count changes 4 times a second,
+        # and a layout pass costs more than the repaint of that line).
+        fits = footer.size.height == 1 and cell_len(text) < footer.size.width
+        footer.update(text, layout=not fits)
 
     def show_progress(self, fraction: float) -> None:
         """Prompt processing: `fraction` of the prompt done (0..1)."""
