@@ -40,6 +40,8 @@ def _add_server_args(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .cli.params import add_param_args  # light: the knobs' table, no Textual, no aiohttp
+
     parser = argparse.ArgumentParser(
         prog="llama-tui",
         description="A terminal chat client for llama.cpp's llama-server.",
@@ -80,9 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--template", default=None, help="prompt template: chatml, llama3, ..., raw, server (default: server)"
     )
     ask.add_argument("--system", metavar="TEXT", help="system prompt")
-    ask.add_argument("-n", "--n-predict", type=int, metavar="N", help="maximum tokens to generate")
-    ask.add_argument("--temperature", type=float, metavar="T")
-    ask.add_argument("--seed", type=int, metavar="S")
+    add_param_args(ask)  # -n, --temperature, --seed, --param, --grammar-file, --json-schema, --logit-bias
     ask.add_argument("--json", action="store_true", help="print one JSON object at the end instead of streaming")
     ask.add_argument(
         "--raw",
@@ -90,6 +90,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the answer exactly as received, control characters included (only into a pipe or a file)",
     )
     ask.add_argument("--health", action="store_true", help="print the server's status and model facts, then exit")
+    ask.add_argument(
+        "--compare",
+        metavar="KEY=A,B",
+        action="append",
+        help="answer with 2-4 targets at once and print each answer and a summary table: a sampling knob "
+        "(temperature=0.2,0.8), model=A,B (router mode), template=server,chatml or server=NAME,NAME; "
+        "repeat it for every combination (same seed for all unless --seed)",
+    )
 
     export = sub.add_parser(
         "export",

@@ -215,8 +215,10 @@ class LlamaTui(App[None]):
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
+        if not isinstance(screen, MainScreen):
+            return  # the main screen's commands act on it: not from a screen over it (e.g. compare)
         servers = [(name, profile.url) for name, profile in self.config.servers.items()]
-        yield from palette_commands(self.main, servers)
+        yield from palette_commands(screen, servers)
 
     async def action_quit(self) -> None:
         """Save the session caches the server holds (while the UI still runs), then quit."""

@@ -14,6 +14,7 @@ from typing import Any
 from textual.app import SystemCommand
 from textual.binding import Binding
 
+from .client import redact_url
 from .screens.keys import MAIN_KEYS
 from .screens.main import MainScreen
 
@@ -32,6 +33,7 @@ ENTRIES: tuple[PaletteEntry, ...] = (
     PaletteEntry("Duplicate session", "Copy the current session with all its messages", "duplicate_session"),
     PaletteEntry("Delete session", "Delete the current session, with undo", "delete_session"),
     PaletteEntry("Undo delete", "Bring back the last deleted session", "undo_delete"),
+    PaletteEntry("Trash", "Deleted sessions (from any window): restore, or delete for good", "trash"),
     PaletteEntry("Switch session", "Fuzzy-find a session", "switcher"),
     PaletteEntry("Toggle sidebar", "Hide or show the sessions list", "toggle_sidebar"),
     PaletteEntry("Toggle settings", "Hide or show the settings pane", "toggle_settings"),
@@ -49,6 +51,7 @@ ENTRIES: tuple[PaletteEntry, ...] = (
     PaletteEntry("Prompt preview", "The exact request: prompt, tokens, parameters", "prompt_preview"),
     PaletteEntry("Server monitor", "Slots, metrics and model facts, live", "server_monitor"),
     PaletteEntry("Pick a model", "Router mode: the model this session uses", "pick_model"),
+    PaletteEntry("Compare side by side", "The next answer from 2-4 models, templates or settings", "compare"),
     PaletteEntry(
         "Export session as Markdown", "Write this session to a .md file", run=lambda s: s.dialogs.export("md")
     ),
@@ -86,4 +89,5 @@ def palette_commands(screen: MainScreen, server_names: Iterable[tuple[str, str]]
         help_text = f"{entry.help} ({key})" if key else entry.help
         yield SystemCommand(entry.title, help_text, partial(screen.run_action, entry.action))
     for name, url in server_names:
-        yield SystemCommand(f"Use server: {name}", url, partial(screen.server.switch_server, name))
+        # A password in a profile's URL is never shown (not even in the palette).
+        yield SystemCommand(f"Use server: {name}", redact_url(url), partial(screen.server.switch_server, name))

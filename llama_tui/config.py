@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from .domain import KNOBS_BY_NAME, SettingError, check_list_knob, parse_knob
+from .knobs import KNOBS_BY_NAME, SettingError, check_value, parse_knob
 
 API_KEY_ENV = "LLAMA_API_KEY"
 
@@ -97,7 +97,7 @@ class Config:
     """Prompt template for new sessions: a built-in name or a name from [templates]."""
 
     default_settings: dict[str, Any] = field(default_factory=dict)
-    """Sampling knob name -> value for new sessions (names and ranges as in domain.KNOBS)."""
+    """Sampling knob name -> value for new sessions (names and ranges as in knobs.KNOBS)."""
 
     presets: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Named sets of sampling knob values, e.g. [presets.precise] temperature = 0.2."""
@@ -173,7 +173,8 @@ def _did_you_mean(name: str, options: Any) -> str:
 
 def check_knobs(values: Any, where: str) -> dict[str, Any]:
     """Validate a table of sampling knobs; returns them normalised (ints as floats where the knob
-    is a float). Messages match the settings pane's, prefixed with `where`, e.g. "[presets.fast]"."""
+    is a float, a schema table as JSON text, -inf biases as false). Messages match the settings
+    pane's, prefixed with `where`, e.g. "[presets.fast]"."""
     if not isinstance(values, dict):
         raise ConfigError(f"{where} must be a table of settings, not {_kind(values)}")
     checked: dict[str, Any] = {}
@@ -183,18 +184,13 @@ def check_knobs(values: Any, where: str) -> dict[str, Any]:
             raise ConfigError(f"{where} unknown setting {name!r}{_did_you_mean(name, KNOBS_BY_NAME)}")
         if value is None:  # "server default": nothing to store
             continue
-        if knob.kind is list:
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise ConfigError(f'{where} {name} must be an array of strings, e.g. ["a", "b"]')
-            try:
-                checked[name] = check_list_knob(name, list(value))  # as the settings pane checks them
-            except SettingError as e:
-                raise ConfigError(f"{where} {e}") from None
-            continue
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            kind = "a whole number" if knob.kind is int else "a number"
-            raise ConfigError(f"{where} {name} must be {kind}, not {_kind(value)}")
         try:
+            if knob.kind not in ("int", "float"):
+                checked[name] = check_value(name, value)  # as the settings pane checks them
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                kind = "a whole number" if knob.kind == "int" else "a number"
+                raise ConfigError(f"{where} {name} must be {kind}, not {_kind(value)}")
             # The same parser (and messages) as the settings pane.
             checked[name] = parse_knob(name, repr(value) if isinstance(value, float) else str(value))
         except SettingError as e:

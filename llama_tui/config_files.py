@@ -102,6 +102,8 @@ def save_preset(path: Path, name: str, values: dict[str, Any]) -> None:
     not load back. The file keeps its mode (0600 if it holds a key)."""
     import tomlkit
 
+    from .presets import toml_value
+
     name = name.strip()
     if not name:
         raise ConfigError("a preset needs a name")
@@ -118,14 +120,14 @@ def save_preset(path: Path, name: str, values: dict[str, Any]) -> None:
             for key in [k for k in current if k not in checked]:
                 del current[key]
             for key, value in checked.items():
-                current[key] = value
+                current[key] = value if isinstance(current, tomlkit.items.InlineTable) else toml_value(value)
         else:
             if isinstance(presets, tomlkit.items.InlineTable):
                 table: Any = tomlkit.inline_table()
                 table.update(checked)
             else:
                 table = tomlkit.table()
-                table.update(checked)
+                table.update({key: toml_value(value) for key, value in checked.items()})
                 table.add(tomlkit.nl())  # a blank line before whatever follows, as people write it
             presets[name] = table
 

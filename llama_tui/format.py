@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -51,6 +52,51 @@ def format_slot_cache(meta: dict[str, Any] | None) -> str:
     if reused is False:
         return "restored cache not reused: prompt processed again"
     return ""
+
+
+def format_reasoning(meta: Mapping[str, Any] | None) -> str:
+    """An answer's reasoning counted apart from its answer (the generation's tally, in the message's
+    meta), e.g. "reasoning 412 tok in 5.2 s · answer 88 tok in 1.1 s"; "" when it did not reason.
+    Values that are not finite non-negative numbers (an imported file) count as 0."""
+    if not meta:
+        return ""
+    meta = dict(meta)
+    parts: list[str] = []
+    reasoning_tokens = _count(meta, "reasoning_tokens")
+    if reasoning_tokens > 0:
+        parts.append(f"reasoning {reasoning_tokens:,} tok in {_seconds(meta, 'reasoning_s')}")
+        parts.append(f"answer {_count(meta, 'answer_tokens'):,} tok in {_seconds(meta, 'answer_s')}")
+    if meta.get("reasoning_stopped") is True:
+        parts.append("reasoning ended early (ctrl+g)")
+    return " · ".join(parts)
+
+
+def _count(meta: dict[str, Any], key: str) -> int:
+    return max(0, int(_number(meta, key)))
+
+
+def _seconds(meta: dict[str, Any], key: str) -> str:
+    return f"{max(0.0, _number(meta, key)):,.1f} s"
+
+
+def readable_bytes(raw: bytes) -> str:
+    """A token's bytes as text. A token may hold part of a character (byte-level tokenizers split a rare
+    one across several tokens): those bytes are shown as llama.cpp names byte tokens, ``<0xF0>``, where
+    decoding with replacement would show a row of indistinguishable "�"."""
+    out: list[str] = []
+    i = 0
+    while i < len(raw):
+        for size in (1, 2, 3, 4):
+            try:
+                out.append(raw[i : i + size].decode("utf-8"))
+            except UnicodeDecodeError:
+                continue
+            i += size
+            break
+        else:
+            out.append(f"<0x{raw[i]:02X}>")
+            i += 1
+    return "".join(out)
 
 
 STOP_LABELS = {"eos": "eos", "limit": "n_predict limit", "word": "stop word", "none": "none"}

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""Make the README screenshot: the app headless at 120x36 against a scripted fake llama-server.
+"""Make the README screenshots: the app headless at 120x36 against a scripted fake llama-server.
 
-    .venv/bin/python scripts/screenshot.py [--out assets/screenshot.svg]
+    .venv/bin/python scripts/screenshot.py [--scene main|compare] [--out FILE]
 
-A few sessions in the sidebar (one pinned), a question answered with a fixed markdown answer
-(heading, list, Python code) and realistic server figures, and the settings pane open. The output
-is reproducible: fixed clock, fixed answer and timings, a fixed time to first token, the fake
-server's random port shown as http://127.0.0.1:8080, and a fixed SVG id.
+main (assets/screenshot.svg): a few sessions in the sidebar (one pinned), a question answered with
+a fixed markdown answer (heading, list, Python code) and realistic server figures, and the
+settings pane open. compare (assets/compare.svg): after that exchange, the compare screen (ctrl+o)
+with a temperature sweep answered side by side, its figures and the summary table. The output is
+reproducible: fixed clock, fixed answers and timings, a fixed time to first token and shared seed,
+the fake server's random port shown as http://127.0.0.1:8080, and a fixed SVG id.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import random
 import re
 import sys
 import tempfile
@@ -27,17 +30,19 @@ sys.path.insert(0, str(ROOT))
 
 from textual.widgets import Input, TextArea  # noqa: E402
 
+import llama_tui.chat.compare as compare_module  # noqa: E402
 import llama_tui.client.api as client_api  # noqa: E402
 from llama_tui.app import LlamaTui  # noqa: E402
 from llama_tui.client import LlamaCppClient  # noqa: E402
 from llama_tui.config import Config  # noqa: E402
 from llama_tui.domain import ChatMessage, SamplingSettings, Session  # noqa: E402
+from llama_tui.screens.compare import CompareScreen  # noqa: E402
 from llama_tui.server_state import ServerState  # noqa: E402
 from llama_tui.store import Store  # noqa: E402
 from llama_tui.widgets.composer import Composer  # noqa: E402
 from llama_tui.widgets.message_view import MessageView  # noqa: E402
 from llama_tui.widgets.status_bar import StatusBar  # noqa: E402
-from tests.harness.demo_server import DemoServer  # noqa: E402
+from tests.harness.demo_server import COMPARE_SPEC, COMPARE_VARIANTS, DemoServer  # noqa: E402
 
 SIZE = (120, 36)
 NOW = 1_790_000_000.0
@@ -122,6 +127,55 @@ async def wait_for(pilot: Any, predicate: Any, timeout: float = 20.0) -> None:
         await pilot.pause(0.02)
 
 
+async def shoot_compare(out: Path) -> None:
+    """The compare screen after a first exchange: three temperatures, one seed, side by side."""
+    compare_module.SEEDS = random.Random(7)  # type: ignore[assignment]
+    async with DemoServer(ANSWER, TIMINGS) as server:
+        server.variants = COMPARE_VARIANTS
+        make_deterministic(server.url)
+        with tempfile.TemporaryDirectory() as tmp:
+            store, chat_id = seed_store(Path(tmp) / "sessions.sqlite3")
+            store.rename_session(chat_id, QUESTION)
+            user = store.add_message(ChatMessage(role="user", content=QUESTION, session_id=chat_id))
+            store.add_message(
+                ChatMessage(
+                    role="assistant", content=ANSWER, session_id=chat_id, parent_id=user.id, timings=TIMINGS,
+                    stop_type="eos", ttft_ms=TTFT_MS,
+                )
+            )  # fmt: skip
+            config = Config(server_url=server.url, default_template="chatml")
+            app = LlamaTui(
+                config=config,
+                client=LlamaCppClient(server.url),
+                store=store,
+                config_path=Path(tmp) / "config.toml",
+                initial_session=chat_id,
+                clock=lambda: NOW,
+            )
+            async with app.run_test(size=SIZE) as pilot:
+                await wait_for(pilot, lambda: app.screen_stack and app.main.session is not None)
+                screen = app.main
+                await wait_for(pilot, lambda: screen.props is not None)
+                composer = screen.query_one(Composer)
+                composer.focus()
+                composer.insert("And what do they eat?")
+                await pilot.press("ctrl+o")
+                await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen) and app.screen.is_mounted)
+                compare = app.screen
+                assert isinstance(compare, CompareScreen)
+                compare.query_one("#compare-targets", Input).value = COMPARE_SPEC
+                await pilot.press("enter")
+                await wait_for(pilot, lambda: compare.ended)
+                await pilot.press("2")
+                await pilot.pause(0.3)
+                await pilot.wait_for_scheduled_animations()
+                out.parent.mkdir(parents=True, exist_ok=True)
+                saved = Path(app.save_screenshot(filename=out.name, path=str(out.parent)))
+            store.close()
+    saved.write_text(re.sub(r"\bterminal-\d+-", "terminal-llama-tui-", saved.read_text(encoding="utf-8")))
+    print(saved)
+
+
 async def shoot(out: Path) -> None:
     async with DemoServer(ANSWER, TIMINGS) as server:
         make_deterministic(server.url)
@@ -173,8 +227,13 @@ async def shoot(out: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=ROOT / "assets" / "screenshot.svg", help="SVG file to write")
-    asyncio.run(shoot(parser.parse_args().out))
+    parser.add_argument("--scene", choices=("main", "compare"), default="main", help="which picture")
+    parser.add_argument("--out", type=Path, help="SVG file to write (default: assets/screenshot.svg or compare.svg)")
+    args = parser.parse_args()
+    if args.scene == "compare":
+        asyncio.run(shoot_compare(args.out or ROOT / "assets" / "compare.svg"))
+    else:
+        asyncio.run(shoot(args.out or ROOT / "assets" / "screenshot.svg"))
 
 
 if __name__ == "__main__":

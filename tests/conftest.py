@@ -50,6 +50,8 @@ SERVER_FIXTURES = (
     "gemma_model",
     "gemma_server",
     "official_server",
+    "reasoning_server",
+    "real_vocab_server",
 )
 
 

@@ -1,5 +1,5 @@
-"""The tree rules of one session: send, edit, regenerate, continue, alternatives, fork, prefill and
-regenerate-from-token. No Textual.
+"""The tree rules of one session: send, edit, regenerate, continue, alternatives, fork, prefill,
+regenerate-from-token and compare (several answers at once, one picked). No Textual.
 
 Messages form a tree (`parent_id`); the session shows the path from the root to its head. Edits
 and regenerations add siblings, so the old branch stays as an alternative. `Conversation` owns
@@ -47,6 +47,15 @@ class AnswerPlan:
     params: dict[str, Any]
     continue_final: bool = False  # the last message of `path` is the unfinished answer itself
     suffix: tuple[int | str, ...] = field(default_factory=tuple)  # appended to the rendered prompt
+
+
+@dataclass(frozen=True)
+class CompareAnswers:
+    """The answer rows of a compare run (already in the store, state "streaming"), one per column
+    in column order, and the path their prompts are rendered from (it ends with the user turn)."""
+
+    answers: list[ChatMessage]
+    path: list[ChatMessage]
 
 
 NOT_SAVED = Refusal("Could not save your message, so it was not sent; it is still in the composer.", "error")
@@ -189,6 +198,67 @@ class Conversation:
             return None
         self.session.head_id = answer.id
         return AnswerPlan(answer, [*path, answer] if continue_final else path, params, continue_final=continue_final)
+
+    # -- compare ---------------------------------------------------------------------------------
+
+    def compare_path(self) -> list[ChatMessage] | Refusal:
+        """The path a compare run answers when no new message is written: up to the last user turn
+        (an answer after it gets the compared answers as siblings)."""
+        path = self.path()
+        while path and path[-1].role != "user":
+            path.pop()
+        if not path:
+            return Refusal("Compare answers a message: write a prompt first.")
+        return path
+
+    def compare_answers(
+        self, path: Sequence[ChatMessage], columns: Sequence[tuple[dict[str, Any], dict[str, Any]]]
+    ) -> CompareAnswers | Refusal | None:
+        """One answer row per compared target, all siblings under the user turn ending `path`, each
+        with its own parameters (`settings`: what was asked, replaced by the server's report) and
+        `meta` (which run, which column, which target). The first is the head until one is picked,
+        so a crash mid-run leaves a conversation that reads on. None if the store refused (reported)."""
+        if not path or path[-1].role != "user" or self.session.id is None:
+            return Refusal("Compare answers a message: write a prompt first.")
+        parent = path[-1]
+        answers: list[ChatMessage] = []
+        for params, meta in columns:
+            answer = self.writes.run(
+                self.store.add_message,
+                ChatMessage(
+                    role="assistant",
+                    content="",
+                    session_id=self.session.id,
+                    parent_id=parent.id,
+                    state="streaming",
+                    settings=params,
+                    meta=meta,
+                ),
+            )
+            if answer is FAILED:
+                for made in answers:  # never left "streaming": they will not run
+                    self.writes.run(self.store.update_message, made.replace(state="error", error="not run"))
+                return None
+            answers.append(answer)
+        if self.writes.run(self.store.set_head, self.session.id, answers[0].id) is not FAILED:
+            self.session.head_id = answers[0].id
+        return CompareAnswers(answers, list(path))
+
+    def pick(self, answer: ChatMessage) -> bool:
+        """Make a compared answer the next message of the session (the head); the others stay as
+        its alternatives. Its meta records the pick. False if the store refused (reported)."""
+        assert answer.id is not None and self.session.id is not None
+        current = self.writes.run(self.store.get_message, answer.id)  # the text and figures, as stored
+        if current is FAILED:
+            return False
+        meta = dict(current.meta or {})
+        meta["compare"] = {**meta.get("compare", {}), "picked": True}
+        if self.writes.run(self.store.update_message, current.replace(meta=meta)) is FAILED:
+            return False
+        if self.writes.run(self.store.set_head, self.session.id, answer.id) is FAILED:
+            return False
+        self.session.head_id = answer.id
+        return True
 
     # -- branches and forks ----------------------------------------------------------------------
 

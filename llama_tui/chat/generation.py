@@ -13,6 +13,7 @@ No Textual here: the TUI passes a sink that puts text on screen.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -22,11 +23,13 @@ from ..client import (
     AuthenticationError,
     ContextOverflow,
     FinalEvent,
+    KeepAliveEvent,
     LlamaCppClient,
     LlamaError,
     ModelLoading,
     ProgressEvent,
     ProtocolError,
+    RetryEvent,
     StreamEvent,
     TokenEvent,
 )
@@ -35,7 +38,15 @@ from ..domain import CONTEXT_OVERFLOW_ADVICE, ChatMessage
 from ..reasoning import THINK, Phase, ReasoningFormat, ReasoningStream, Start, stop_thinking
 from ..sanitize import one_line
 from ..store import Store, StoreError
+from .constraints import answer_meta
 from .request import CompletionRequest
+
+log = logging.getLogger(__name__)
+
+# What an answer says when something nobody expected broke it (a bug, a reply no parser
+# expected): plain words on screen; the technical detail goes to the log and the message's meta.
+UNEXPECTED = "the answer stopped because of an unexpected problem in llama-tui (what arrived is kept)"
+DETAIL_LIMIT = 2_000
 
 
 class GenerationSink(Protocol):
@@ -45,7 +56,17 @@ class GenerationSink(Protocol):
     def on_reasoning(self, text: str) -> None: ...
     def on_tokens(self, count: int, thinking: bool) -> None: ...
     def on_progress(self, event: ProgressEvent) -> None: ...
+    def on_status(self, text: str) -> None:
+        """A passing state in plain words while no text comes: a retry after a 429 (and how long
+        it waits), or the time waited while the server sends only keep-alive pings."""
+
     def on_store_error(self, error: StoreError) -> None: ...
+
+
+def waiting_text(event: KeepAliveEvent, tokens: int) -> str:
+    """What to show while llama-server sends keep-alive pings and no text."""
+    so_far = f"{tokens:,} tokens so far" if tokens else "no text yet"
+    return f"waiting for llama-server: {event.elapsed_s:.0f} s, {so_far} (it says it is still working)"
 
 
 @dataclass
@@ -181,6 +202,7 @@ class Generation:
         final: FinalEvent | None = None
         stream: AsyncIterator[StreamEvent] | None = None
         meta = dict(answer.meta or {})
+        body: dict[str, Any] = {}
 
         def save(**changes: Any) -> None:
             nonlocal answer, saved
@@ -198,6 +220,7 @@ class Generation:
             built = await request()
             text = AnswerText(answer, built.reasoning, built.start)
             body = built.body()
+            meta.update(answer_meta(body, "", complete=False))  # constrained (grammar or schema)
             base = body.pop("prompt")
             prompt: Any = base
             last_save: float | None = None  # no checkpoint yet: the first token is saved at once
@@ -227,10 +250,15 @@ class Generation:
                             text.feed(addition, 0, self.clock())
                             meta["reasoning_stopped"] = True
                             prompt = _extended(base, "".join(text.raw))
+                            body.pop("generation_prompt", None)  # a reasoning budget: it is over now
                             restarted = True
                             break
                     elif isinstance(event, ProgressEvent):
                         sink.on_progress(event)
+                    elif isinstance(event, RetryEvent):
+                        sink.on_status(event.describe())
+                    elif isinstance(event, KeepAliveEvent):
+                        sink.on_status(waiting_text(event, tokens))
                     elif isinstance(event, FinalEvent):
                         final = event
                 if not restarted:
@@ -251,8 +279,11 @@ class Generation:
             raise
         except Exception as e:
             # Anything else (a reply no parser expected, a bug) must not leave the row "streaming"
-            # or lose what arrived: end it like a broken stream, saying what happened.
-            error = ProtocolError(f"unexpected failure while streaming: {type(e).__name__}: {e}")
+            # or lose what arrived: end it like a broken stream, saying what happened in plain
+            # words; the Python detail is for a bug report (the log, and the message's meta).
+            log.error("unexpected failure while streaming answer %s", answer.id, exc_info=e)
+            meta["failure_detail"] = f"{type(e).__name__}: {e}"[:DETAIL_LIMIT]
+            error = ProtocolError(UNEXPECTED)
             state = "interrupted" if text.answer_parts or text.reasoning_parts else "error"
         finally:
             # Closing the stream closes the HTTP response, which stops the generation on the
@@ -260,6 +291,8 @@ class Generation:
             # otherwise leave the response open until garbage collection (the slot stays busy).
             await _close(stream)
         if final is not None:
+            if state == "complete" and meta.get("constrained") == "json_schema":
+                meta.update(answer_meta(body, text.fields()["content"], complete=True))  # parses? validates?
             save(
                 state=state,
                 timings=final.timings.raw if final.timings else None,

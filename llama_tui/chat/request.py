@@ -10,16 +10,21 @@ its body, the prompt preview shows its prompt).
 - The parameters: BASE_PARAMS, then the session's sampling settings, then the template's stop
   strings after the user's own (no duplicates), the slot (`choose_slot`) and, in router mode, the
   model; at build time, the reasoning markers as `preserved_tokens` (llama-server sends control
-  tokens as empty text otherwise). Nothing else adds to a request body.
+  tokens as empty text otherwise) and, with a reasoning budget, its markers (`budget_fields`).
+  The knobs' wire format (schema object, [text, bias] pairs, adapter scales) is knobs.wire_params.
+  Nothing else adds to a request body.
+- Compare targets (`for_target`, `RequestBuilder.on`): the session as one target asks (another
+  template, router model or sampling settings), rendered through that target's server.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..client import LlamaError, Slot
+from ..client import LlamaCppClient, LlamaError, Slot
 from ..domain import ChatMessage, SamplingSettings, Session
 from ..reasoning import (
     THINK,
@@ -31,7 +36,15 @@ from ..reasoning import (
     resend_policy,
     start_for,
 )
-from ..templates import SERVER_TEMPLATE, TemplateError, UnknownTemplate, canonical_name, get_template
+from ..templates import (
+    SERVER_TEMPLATE,
+    TemplateError,
+    TemplateOption,
+    UnknownTemplate,
+    canonical_name,
+    get_template,
+)
+from ..templates.model import SERVER_OPTIONS
 from .connection import ServerConnection
 
 # Always on: the prompt-progress bar needs return_progress; cache_prompt keeps the KV cache warm.
@@ -82,6 +95,23 @@ def template_family(session: Session) -> str | None:
     """The template family the session's reasoning format is looked up by (None: the model's
     own template, whose format is read from the rendered prompt)."""
     return None if session.template == SERVER_TEMPLATE else canonical_name(session.template)
+
+
+def for_target(
+    session: Session,
+    *,
+    template: str | None = None,
+    model: str | None = None,
+    settings: Mapping[str, Any] | None = None,
+) -> Session:
+    """The session as a compare target asks: its template, router model and sampling settings
+    over the session's own (same system prompt, template options and messages). Not stored."""
+    merged = session.settings.copy()
+    for name, value in (settings or {}).items():
+        merged.set(name, value)
+    return dataclasses.replace(
+        session, template=template or session.template, model=model or session.model, settings=merged
+    )
 
 
 def build_history(session: Session, path: Sequence[ChatMessage]) -> list[ChatMessage]:
@@ -192,7 +222,9 @@ async def render_prompt(
     the template's own (e.g. enable_thinking), as Jinja templates take them."""
     if template == SERVER_TEMPLATE:
         turns = [_turn(m) for m in messages]
-        kwargs = dict(options or {})
+        # Only what the settings pane offers for the model's own template (options a session kept from
+        # a built-in template, such as its date, are not the model's template's kwargs), when valid.
+        kwargs = chosen_options(SERVER_OPTIONS, options)
         if continue_final and turns and turns[-1]["role"] == "assistant":
             # The server's template cannot leave a turn open: render the history, then append
             # the partial answer after the generation prompt.
@@ -206,10 +238,43 @@ async def render_prompt(
             prompt = prompt[len(bos) :]
         return RenderedPrompt(prompt, server_template_stops(prompt))
     tpl = get_template(template, custom_templates)
-    # A session keeps the options it was given; only those this template has are used.
-    known = {option.name for option in tpl.options}
-    chosen = {name: value for name, value in (options or {}).items() if name in known}
+    # A session keeps the options it was given; only those this template has are used, and only valid
+    # values (a bad one, e.g. from an imported file, leaves the default, as the settings pane shows).
+    chosen = chosen_options(tpl.options, options)
     return RenderedPrompt(tpl.render(messages, continue_final=continue_final, options=chosen), tuple(tpl.stops))
+
+
+def budget_fields(params: Mapping[str, Any], fmt: ReasoningFormat, start: Start) -> dict[str, Any]:
+    """With `reasoning_budget_tokens` set, what llama-server's reasoning budget needs on a raw
+    /completion (the chat endpoints fill these in from the template): the markers that open and
+    close the reasoning, the text forced before the closing marker, and, when the prompt itself
+    opened the reasoning, that opening as `generation_prompt` so counting starts at the first
+    token. Not with a JSON schema: the server feeds `generation_prompt` to the schema's grammar,
+    which refuses it."""
+    budget = params.get("reasoning_budget_tokens")
+    if not isinstance(budget, int) or isinstance(budget, bool) or budget < 0:
+        return {}
+    fields: dict[str, Any] = {
+        "reasoning_budget_start_tag": fmt.open,
+        "reasoning_budget_end_tags": [fmt.close],
+        "reasoning_budget_message": fmt.stop_text.partition(fmt.close)[0],
+    }
+    if start is Start.REASONING and params.get("json_schema") is None:
+        fields["generation_prompt"] = fmt.open_text
+    return fields
+
+
+def chosen_options(declared: Iterable[TemplateOption], options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The session's values of the `declared` options that are valid (the rest leave the default)."""
+    chosen: dict[str, Any] = {}
+    for option in declared:
+        value = (options or {}).get(option.name)
+        try:
+            if value is not None:
+                chosen[option.name] = option.check(value)
+        except TemplateError:
+            continue
+    return chosen
 
 
 class PromptError(LlamaError):
@@ -223,6 +288,11 @@ class RequestBuilder:
     def __init__(self, connection: ServerConnection, custom_templates: Mapping[str, Any] | None = None) -> None:
         self.connection = connection
         self.custom_templates = dict(custom_templates or {})
+
+    def on(self, client: LlamaCppClient) -> RequestBuilder:
+        """The same builder rendering through another client: a compare target's server (or
+        router model), whose own template is the one `server` means. The app's connection stays."""
+        return RequestBuilder(ServerConnection(client), self.custom_templates)
 
     def params(
         self,
@@ -295,6 +365,7 @@ class RequestBuilder:
         if rendered.stops:  # the model's own template: its stops are known only now
             body["stop"] = merge_stops(body.get("stop", []), rendered.stops)
         body.setdefault("preserved_tokens", list(fmt.preserved_tokens))
+        body.update(budget_fields(body, fmt, start))
         first = prompt[0]
         if len(prompt) == 1 and isinstance(first, str):
             return CompletionRequest(first, body, fmt, start)

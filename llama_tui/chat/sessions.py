@@ -1,15 +1,16 @@
-"""The sessions themselves: create, open, rename, pin, duplicate, delete and undo, settings and
-drafts. No Textual. Every write goes through the `WriteGuard`, so a refused write is reported once
-and the app goes on in memory.
+"""The sessions themselves: create, open, rename, pin, duplicate, delete and undo, the trash
+(restore, purge, empty), settings and drafts. No Textual. Every write goes through the
+`WriteGuard`, so a refused write is reported once and the app goes on in memory.
 """
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..domain import SamplingSettings, Session, SessionSummary
-from ..store import Store
+from ..store import Store, StoreError, StoreNotFound, TrashedSession
 from .conversation import Conversation
 from .writes import FAILED, Failed, WriteGuard
 
@@ -48,8 +49,9 @@ class Sessions:
 
     def drop_if_blank(self, session: Session) -> bool:
         """Leaving a session this instance made that is still blank (no title, messages, draft or
-        system prompt, and the template, settings, server and model it was made with): delete it, so
-        that ctrl+n pressed again and again leaves no pile of empty "New session" entries.
+        system prompt, and the template, settings, server and model it was made with): delete it
+        for good, so that ctrl+n pressed again and again leaves no pile of empty "New session"
+        entries (in the list or in the trash).
         Checked against the store first: another instance may have written to it."""
         made = self._made.get(session.id) if session.id is not None else None
         if made is None or session.id is None:
@@ -65,7 +67,8 @@ class Sessions:
         if not blank or stored is None or stored.head_id is not None or stored.draft or stored.title:
             return False
         del self._made[session.id]
-        return self.writes.run(self.store.delete_session, session.id) is not FAILED
+        # For good, not into the trash: there it would make the same pile of "New session"s.
+        return self.writes.run(self.store.drop_blank_session, session.id) is True
 
     def open(self, session: Session) -> Conversation:
         return Conversation(self.store, session, self.writes)
@@ -117,3 +120,36 @@ class Sessions:
         if self.writes.run(self.store.restore_session, session_id) is FAILED:
             return FAILED
         return session_id
+
+    # -- the trash (shared by every instance on the store) --------------------------------------
+
+    def trash(self) -> builtins.list[TrashedSession]:  # (`list` is a method here)
+        """Sessions in the trash, most recently deleted first ([] if the store cannot be read)."""
+        try:
+            return self.store.list_trash()
+        except StoreError:
+            return []
+
+    def restore(self, session_id: int) -> bool:
+        """Take a session out of the trash; False if it is gone (purged, perhaps by another
+        instance) or the store refused (reported)."""
+        return self.writes.run(_unless_gone, self.store.restore_session, session_id) is True
+
+    def purge(self, session_id: int) -> bool:
+        """Delete one session of the trash for good; False if it is no longer there (restored or
+        purged meanwhile, perhaps by another instance) or the store refused (reported)."""
+        return self.writes.run(_unless_gone, self.store.purge_session, session_id) is True
+
+    def empty_trash(self) -> int | Failed:
+        """Delete every session of the trash for good; how many."""
+        return self.writes.run(self.store.purge_deleted, 0)
+
+
+def _unless_gone(write: Callable[[int], None], session_id: int) -> bool:
+    """Run `write(session_id)`; False if the session is not there: a session another instance
+    purged is an answer, not a failure to save."""
+    try:
+        write(session_id)
+    except StoreNotFound:
+        return False
+    return True

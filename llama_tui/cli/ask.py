@@ -28,6 +28,7 @@ from ..domain import ChatMessage, SamplingSettings
 from ..format import format_timings
 from ..sanitize import StreamNeutralizer, json_for_terminal, neutralize
 from .common import custom_templates, resolve_server
+from .params import ParamError, ask_settings
 
 EXIT_OK, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_API, EXIT_INTERRUPTED = 0, 2, 3, 4, 130
 
@@ -48,6 +49,12 @@ def run_ask(args: argparse.Namespace) -> int:
     if getattr(args, "raw", False) and sys.stdout.isatty():
         _say("--raw writes the model's text with its control characters, which would drive this terminal; use it "
              "only with stdout going to a pipe or a file")  # fmt: skip
+        return EXIT_USAGE
+    try:
+        # Checked as the settings pane checks them, before anything is sent.
+        args.knob_values = ask_settings(args)
+    except ParamError as e:
+        _say(str(e))
         return EXIT_USAGE
     prompt = args.prompt
     if prompt is None and not args.health:
@@ -77,6 +84,13 @@ def run_ask(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return EXIT_USAGE
+    targets = None
+    if getattr(args, "compare", None):
+        from .ask_compare import read_targets  # one prompt, 2-4 targets
+
+        targets = read_targets(args, config, custom)
+        if targets is None:
+            return EXIT_USAGE
     if getattr(args, "demo", False):
         return _ask_demo(args, prompt, config, key, custom)
 
@@ -86,6 +100,10 @@ def run_ask(args: argparse.Namespace) -> int:
             if found is None:
                 return EXIT_UNREACHABLE
             url, key = found.url, found.candidate.api_key
+        if targets is not None:
+            from .ask_compare import run_compare
+
+            return await run_compare(args, url, key, config, prompt, template, custom, targets)
         client = LlamaCppClient(
             url,
             key,
@@ -205,14 +223,16 @@ async def _ask(
     custom: dict[str, Any],
     defaults: dict[str, Any] | None = None,
 ) -> int:
-    from ..chat.request import CompletionRequest, completion_params, render_prompt
+    from ..chat.constraints import answer_meta
+    from ..chat.request import CompletionRequest, budget_fields, completion_params, render_prompt
+    from ..reasoning import format_for, start_for
+    from ..templates import SERVER_TEMPLATE, canonical_name
 
     messages: list[ChatMessage] = []
     if args.system:
         messages.append(ChatMessage(role="system", content=args.system))
     messages.append(ChatMessage(role="user", content=prompt))
-    given = {"n_predict": args.n_predict, "temperature": args.temperature, "seed": args.seed}
-    settings = SamplingSettings.from_dict({**(defaults or {}), **{k: v for k, v in given.items() if v is not None}})
+    settings = SamplingSettings.from_dict({**(defaults or {}), **getattr(args, "knob_values", {})})
     out: TextIO = sys.stdout
     raw = getattr(args, "raw", False)
     safe = StreamNeutralizer()
@@ -221,7 +241,10 @@ async def _ask(
     async with client:
         try:
             rendered = await render_prompt(client, messages, template, custom_templates=custom)
-            request = CompletionRequest(rendered.text, completion_params(settings, template_stops=rendered.stops))
+            params = completion_params(settings, template_stops=rendered.stops)
+            fmt = format_for(None if template == SERVER_TEMPLATE else canonical_name(template), rendered.text)
+            params.update(budget_fields(params, fmt, start_for(fmt, rendered.text)))
+            request = CompletionRequest(rendered.text, params)
             async for event in client.stream_completion(request.prompt, **request.params):
                 if isinstance(event, TokenEvent):
                     parts.append(event.content)
@@ -237,6 +260,8 @@ async def _ask(
                 out.write(safe.flush() + "\n")
             return _fail(e)
     assert final is not None
+    # Constrained output: the JSON schema's verdict on the answer (parses? validates?).
+    constrained = answer_meta(request.params, "".join(parts), complete=True)
     if args.json:
         timings = final.timings.raw if final.timings else None
         text = json.dumps(
@@ -248,6 +273,7 @@ async def _ask(
                 "tokens_cached": final.tokens_cached,
                 "ttft_ms": final.ttft_ms,
                 "timings": timings,
+                **constrained,
             },
             ensure_ascii=False,
         )
@@ -255,6 +281,8 @@ async def _ask(
     else:
         out.write(("" if raw else safe.flush()) + "\n")
         print(neutralize(format_speed(final)), file=sys.stderr)
+        if constrained.get("schema_ok") is False:
+            _say(f"the answer does not pass the JSON schema: {constrained.get('schema_error')}")
     return EXIT_OK
 
 

@@ -40,6 +40,7 @@ from .types import (
     FinalEvent,
     Health,
     KeepAliveEvent,
+    LoraAdapter,
     ModelInfo,
     ProgressEvent,
     Props,
@@ -230,8 +231,14 @@ class LlamaCppClient:
         self._props = props
         return props
 
-    async def tokenize(self, text: str, *, with_pieces: bool = False, add_special: bool = False) -> list[Token]:
+    async def tokenize(
+        self, text: str, *, with_pieces: bool = False, add_special: bool = False, parse_special: bool = True
+    ) -> list[Token]:
+        """POST /tokenize. parse_special=False reads control-token texts as plain text, as the
+        server does with a logit_bias text."""
         body = {"content": text, "with_pieces": with_pieces, "add_special": add_special}
+        if not parse_special:
+            body["parse_special"] = False
         data = await self._object("POST", "/tokenize", body)
         tokens = data.get("tokens", [])
         if not isinstance(tokens, list):
@@ -332,6 +339,11 @@ class LlamaCppClient:
     async def unload_model(self, name: str) -> None:
         """Router mode: stop serving model `name` (POST /models/unload)."""
         await self._json("POST", "/models/unload", {"model": name})
+
+    async def lora_adapters(self) -> list[LoraAdapter]:
+        """GET /lora-adapters: the adapters the server loaded (--lora), with their global scales."""
+        data = await self._json("GET", "/lora-adapters")
+        return [LoraAdapter.from_json(a) for a in data if isinstance(a, dict)] if isinstance(data, list) else []
 
     async def models(self) -> list[ModelInfo]:
         data = await self._json("GET", "/models")

@@ -12,5 +12,7 @@ COMPLETION_PARAMS = frozenset(
     xtc_threshold mirostat mirostat_tau mirostat_eta grammar json_schema seed ignore_eos
     logit_bias n_probs min_keep t_max_predict_ms id_slot cache_prompt return_tokens samplers
     timings_per_token post_sampling_probs response_fields lora return_progress image_data
-    top_n_sigma n_cmpl chat_format reasoning_format""".split()
+    top_n_sigma n_cmpl chat_format reasoning_format n_discard n_cache_reuse sse_ping_interval
+    adaptive_target adaptive_decay backend_sampling reasoning_budget_tokens reasoning_budget_start_tag
+    reasoning_budget_end_tags reasoning_budget_message generation_prompt preserved_tokens""".split()
 )

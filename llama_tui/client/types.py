@@ -285,6 +285,19 @@ class Slot:
 
 
 @dataclass(frozen=True, slots=True)
+class LoraAdapter:
+    """One adapter of GET /lora-adapters: its index (the `id` a request names), file and scale."""
+
+    id: int
+    path: str
+    scale: float  # the server's global scale, used when a request names no adapters
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LoraAdapter:
+        return cls(id=_int(data.get("id"), -1), path=_str(data.get("path")), scale=_float(data.get("scale")))
+
+
+@dataclass(frozen=True, slots=True)
 class ModelInfo:
     id: str
     status: str  # loaded | unloaded | loading | ... (router mode); "loaded" for a single model

@@ -10,6 +10,7 @@ from pathlib import Path
 from textual.message import Message
 
 from ..chat.discovery import find_server
+from ..client import redact_url
 from ..demo import SETTINGS, SYSTEM_PROMPT, TEMPLATE, DemoReady, DemoSetup
 from ..domain import SamplingSettings
 from ..server import ManagedServer, ManagedServerError
@@ -44,8 +45,9 @@ class ServerFinder:
 
     async def _find(self) -> None:
         screen, looked_at = self.screen, self.screen.services.discover or []
-        self.looked_at = ", ".join(c.url.removeprefix("http://") for c in looked_at)
-        screen.status_bar().set_server(screen.services.connection.url, ServerState.UNKNOWN, "looking for llama-server")
+        self.looked_at = ", ".join(redact_url(c.url).removeprefix("http://") for c in looked_at)
+        connection = screen.services.connection
+        screen.status_bar().set_server(connection.display_url, ServerState.UNKNOWN, "looking for llama-server")
         found = await find_server(looked_at)
         if found is None:
             self.panel.watch.poke()
@@ -57,14 +59,16 @@ class ServerFinder:
         else:
             self.panel.watch.poke()
         loading = " (loading its model)" if found.loading else ""
-        screen.notify(f"Found llama-server at {candidate.label}{loading}.", title="llama-server", markup=False)
+        where = redact_url(candidate.url)
+        label = f"“{candidate.name}” ({where})" if candidate.name else where
+        screen.notify(f"Found llama-server at {label}{loading}.", title="llama-server", markup=False)
 
     # -- the first-run screen --------------------------------------------------------------------
 
     def offer_first_run(self) -> None:
         setup = DemoSetup(self.screen.services.config)
         summary = "\n".join(setup.inspect().describe())
-        url = self.screen.services.connection.url
+        url = self.screen.services.connection.display_url  # shown only
         first_run = FirstRunScreen(self.looked_at or url, summary, url)
         self.screen.app.push_screen(first_run, self._chosen)
 

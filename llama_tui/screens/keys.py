@@ -1,4 +1,5 @@
-"""The main screen's key bindings: one list, read by the screen, the command palette and help.
+"""The key bindings of the main screen (one list, read by the screen, the command palette and
+help) and of the compare screen.
 
 Descriptions are short, for the footer; a tooltip is the readable name the help lists.
 """
@@ -25,6 +26,7 @@ MAIN_KEYS: list[BindingType] = [
     Binding("f8", "delete_session", "Delete", show=False, tooltip="Delete the session (alt+u undoes)"),
     # alt+letter arrives as ESC + letter, which the composer would type: these need priority.
     Binding("alt+u", "undo_delete", "Undo delete", show=False, priority=True),
+    Binding("alt+x", "trash", "Trash", show=False, priority=True, tooltip="Trash: restore or purge deleted sessions"),
     Binding("f4", "toggle_pin", "Pin", show=False, priority=True, tooltip="Pin or unpin the session"),
     Binding("f5", "prefill", "Prefill answer", show=False, priority=True),
     Binding("f6", "prompt_preview", "Prompt", priority=True, tooltip="Prompt preview: the exact request"),
@@ -32,5 +34,24 @@ MAIN_KEYS: list[BindingType] = [
     Binding("ctrl+f", "search", "Search", priority=True, tooltip="Search every session"),
     Binding("f9", "server_monitor", "Monitor", priority=True, tooltip="Server monitor"),
     Binding("f7", "pick_model", "Model", show=False, priority=True, tooltip="Model picker (router mode)"),
+    Binding("ctrl+o", "compare", "Compare", show=False, priority=True, tooltip="Compare side by side"),
+    Binding(
+        "alt+t",
+        "use_suggested_template",
+        "Use suggested template",
+        show=False,
+        priority=True,
+        tooltip="Use the template family suggested for a model without one",
+    ),
     *(Binding(f"alt+{n}", f"nth_session({n - 1})", f"Session {n}", show=False, priority=True) for n in range(1, 10)),
+]
+
+# The compare screen. Digits focus a column (typed as text while an input has focus); the column
+# itself binds left/right, Enter (pick) and x (stop it): widgets/compare_column.py.
+COMPARE_KEYS: list[BindingType] = [
+    Binding("escape", "stop_or_close", "Stop / close"),
+    Binding("f2", "fill('temperature')", "Temperatures"),
+    Binding("f3", "fill('model')", "Models"),
+    Binding("f4", "fill('template')", "Templates"),
+    *(Binding(str(n), f"focus_column({n - 1})", f"Column {n}", show=False) for n in range(1, 5)),
 ]

@@ -1,9 +1,11 @@
 """The main screen: sidebar | chat + composer | settings, with the status bar.
 
 It lays the widgets out, binds the keys and routes widget messages to the chat services
-(chat/: conversation, sessions, request, server watch). Three helpers keep it small:
+(chat/: conversation, sessions, request, server watch). Helpers keep it small:
 `Answering` (generation and actions on messages), `SessionDialogs` (rename, delete, search,
-export, ...), `ServerPanel` (status bar, models, servers) and `SessionCaches` (saved KV caches).
+export, ...), `ServerPanel` (status bar, models, servers), `SessionCaches` (saved KV caches),
+`SessionSettings` and `KnobActions` (the settings pane: every message it posts is a `PaneEdit`,
+handled in one place).
 """
 
 from __future__ import annotations
@@ -27,45 +29,56 @@ from ..client import LlamaError, Props
 from ..domain import ChatMessage, Session, SessionSummary
 from ..server_state import ServerState
 from ..services import AppServices
-from ..store import StoreError
+from ..templates.model import ModelTemplate
 from ..widgets.chat_pane import ChatPane
 from ..widgets.composer import Composer
+from ..widgets.knob_fields import PaneEdit
 from ..widgets.message_view import MessageView
 from ..widgets.settings_pane import SettingsPane
 from ..widgets.sidebar import SIDEBAR_LIMIT, Sidebar
 from ..widgets.status_bar import StatusBar
+from ..widgets.template_options import TemplateOptionsBox
 from .answering import Answering
+from .compare import open_compare
 from .finder import ServerFinder
 from .help import HelpScreen
 from .host import Work
 from .keys import MAIN_KEYS
+from .knob_actions import KnobActions
+from .main_actions import HelperActions
+from .model_template import TemplateDetection
 from .panes import Panes
 from .server_panel import ServerPanel
 from .session_caches import SessionCaches
 from .session_dialogs import SessionDialogs
 from .session_settings import SessionSettings
+from .store_sync import StoreSync
 
 
-class MainScreen(Screen[None]):
+class MainScreen(HelperActions, Screen[None]):
     BINDINGS = MAIN_KEYS
     HELP_ALSO = (MessageView,)  # the help lists a message's keys wherever the focus is
 
     def __init__(self, services: AppServices) -> None:
         super().__init__()
         self.services = services
-        self.writes = WriteGuard(services.store, self._store_failed, self._store_recovered)
+        self.store_sync = StoreSync(self)
+        self.writes = WriteGuard(services.store, self.store_sync.failed, self.store_sync.recovered)
         self.sessions = Sessions(services.store, self.writes, services.clock)
         self.builder = RequestBuilder(services.connection, services.custom_templates)
         self.conversation: Conversation | None = None
         self.editing: ChatMessage | None = None  # a message being edited in the composer
         self.prefill = ""  # text the next answer starts with (F5)
+        self.model_template: ModelTemplate | None = None  # what the model's own template is
         self.answering = Answering(self)
         self.dialogs = SessionDialogs(self)
         self.server = ServerPanel(self)
         self.finder = ServerFinder(self, self.server)
         self.caches = SessionCaches(self)
         self.settings = SessionSettings(self)
+        self.knobs = KnobActions(self, self.settings)
         self.panes = Panes(self)
+        self.detection = TemplateDetection(self, self.settings)
         self._filter = ""
         self._draft_timer: Timer | None = None
 
@@ -116,8 +129,15 @@ class MainScreen(Screen[None]):
         return self.run_worker(work, group=group, exclusive=exclusive, exit_on_error=exit_on_error)
 
     # What the helpers ask of each other (see host.ScreenHost).
-    def stop_answer(self) -> bool:
-        return self.answering.stop()
+    async def stop_answer(self) -> bool:
+        return await self.answering.stop_and_wait()
+
+    async def stop_all_answers(self) -> int:
+        return await self.answering.stop_all()
+
+    async def ready_to_send(self) -> bool:
+        # The store first: a session changed elsewhere is shown before its constraints are checked.
+        return await self.store_sync.ready_to_send() and await self.knobs.ready_to_send()
 
     def request_params(self) -> dict[str, Any]:
         return self.answering.request_params()
@@ -134,6 +154,9 @@ class MainScreen(Screen[None]):
     def answer_failed(self, error: LlamaError) -> None:
         self.server.answer_failed(error)
 
+    def detect_template(self, props: Props | None) -> None:
+        self.detection.props_changed(props)
+
     def compose(self) -> ComposeResult:
         with Horizontal(id="body"):
             yield Sidebar(id="sidebar")
@@ -149,13 +172,17 @@ class MainScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one(SettingsPane).display = False
         self.panes.fit()
-        self.query_one(StatusBar).set_server(self.services.connection.url, ServerState.UNKNOWN)
+        self.query_one(StatusBar).set_server(self.services.connection.display_url, ServerState.UNKNOWN)
         self.query_one(SettingsPane).set_presets(sorted(self.services.config.presets))
+        self.store_sync.start()
         self.refresh_sessions()
         self.call_after_refresh(self._open_initial)
         # After the first frame: the first request imports aiohttp (~0.1 s).
         self.call_after_refresh(self.server.start)
         self.call_after_refresh(self.finder.start)  # no URL given: look for one, or offer the first run
+
+    def on_unmount(self) -> None:
+        self.store_sync.stop()
 
     async def _open_initial(self) -> None:
         services = self.services
@@ -179,10 +206,7 @@ class MainScreen(Screen[None]):
         return sessions
 
     async def new_session(self) -> None:
-        config, name = self.services.config, self.services.connection.name
-        profile = config.servers.get(name or "")
-        template = (profile.default_template if profile else None) or config.default_template
-        await self.show_session(self.sessions.create(template, config.default_settings, name))
+        await self.show_session(self.settings.new_session())
         self.refresh_sessions()
 
     async def open_session(self, session_id: int) -> None:
@@ -198,9 +222,7 @@ class MainScreen(Screen[None]):
     async def show_session(self, session: Session, *, focus_message: int | None = None) -> None:
         """Show `session` (after a switch, a new session, a fork...)."""
         self.save_draft_now()
-        if self.answering.stop():
-            self.notify("The answer being generated was stopped; what arrived is kept (c continues it).")
-        self.answering.cancel_edit()
+        self.answering.cancel_edit()  # an answer being generated goes on (its session shows it again)
         left = self.session
         self.conversation = self.sessions.open(session)
         self.caches.left(left, session)
@@ -212,14 +234,17 @@ class MainScreen(Screen[None]):
         self.fill_settings()
         if session.id is not None:
             self.query_one(Sidebar).highlight_session(session.id)
+        self.store_sync.watch(session)  # what is shown now is what this instance has seen
         self.update_context_meter()
 
     async def show_path(self, *, focus_message: int | None = None) -> None:
         """Show the session's active path (after a switch, an edit, or a change of branch)."""
         assert self.conversation is not None
         chat = self.query_one(ChatPane)
-        await chat.show(self.conversation.path())
+        await self.answering.detach()
+        await chat.show(self.answering.live_path(self.conversation.path()))
         self.annotate_alternatives(chat.views())
+        await self.answering.attach(chat.views())
         for view in chat.views():
             if view.message.id == focus_message:
                 view.focus()
@@ -241,6 +266,7 @@ class MainScreen(Screen[None]):
 
     def fill_settings(self) -> None:
         self.settings.fill()
+        self.knobs.refresh_adapters()
 
     @on(Sidebar.SessionSelected)
     async def _session_selected(self, event: Sidebar.SessionSelected) -> None:
@@ -264,50 +290,12 @@ class MainScreen(Screen[None]):
     def action_nth_session(self, index: int) -> None:
         self.query_one(Sidebar).select_index(index)
 
-    def action_switcher(self) -> None:
-        self.dialogs.switcher()
-
-    def action_rename_session(self) -> None:
-        self.dialogs.rename()
-
-    async def action_duplicate_session(self) -> None:
-        await self.dialogs.duplicate()
-
-    def action_delete_session(self) -> None:
-        self.dialogs.delete()
-
-    async def action_undo_delete(self) -> None:
-        await self.dialogs.undo_delete()
-
-    def action_toggle_pin(self) -> None:
-        self.dialogs.toggle_pin()
-
-    def action_search(self) -> None:
-        self.dialogs.search()
-
-    def action_prefill(self) -> None:
-        self.dialogs.prefill()
-
-    def action_prompt_preview(self) -> None:
-        self.dialogs.prompt_preview()
-
-    def action_pick_model(self) -> None:
-        self.server.pick_model()
-
-    def action_server_monitor(self) -> None:
-        self.server.open_monitor()
-
-    def action_toggle_sidebar(self) -> None:
-        self.panes.toggle_sidebar()
+    def action_compare(self) -> None:
+        self.start_worker(open_compare(self), "compare", exclusive=True)
 
     async def action_toggle_settings(self) -> None:
         await self.panes.toggle_settings()
-
-    def action_focus_filter(self) -> None:
-        self.panes.focus_filter()
-
-    def action_resize_sidebar(self, step: int) -> None:
-        self.panes.resize_sidebar(step)
+        self.knobs.refresh_adapters()
 
     def on_resize(self) -> None:
         self.panes.fit()
@@ -320,9 +308,6 @@ class MainScreen(Screen[None]):
         if views:
             views[-1].focus()
             views[-1].scroll_visible(animate=False)
-
-    def action_stop_thinking(self) -> None:
-        self.answering.stop_thinking()
 
     def action_stop(self) -> None:
         """Esc: stop the answer being generated, wherever the focus is (what arrived is kept,
@@ -368,45 +353,20 @@ class MainScreen(Screen[None]):
     def refuse(self, refusal: Refusal) -> None:
         self.notify(refusal.reason, severity="error" if refusal.severity == "error" else "warning", markup=False)
 
-    # -- settings (SessionSettings does the work) ----------------------------------------------
+    # -- settings (SessionSettings and KnobActions do the work) ---------------------------------
 
-    @on(SettingsPane.SettingChanged)
-    def _setting_changed(self, event: SettingsPane.SettingChanged) -> None:
-        self.settings.set_knob(event.name, event.value)
+    @on(PaneEdit)
+    def _pane_edit(self, event: PaneEdit) -> None:
+        self.knobs.handle(event)
 
-    @on(SettingsPane.ResetAll)
-    def _reset_all(self) -> None:
-        self.settings.reset_all()
+    async def open_settings(self) -> None:
+        if not self.query_one(SettingsPane).display:
+            await self.panes.toggle_settings()
 
-    @on(SettingsPane.TemplateChanged)
-    def _template_changed(self, event: SettingsPane.TemplateChanged) -> None:
-        self.settings.set_template(event.name)
+    @on(TemplateOptionsBox.OptionChanged)
+    def _template_option_changed(self, event: TemplateOptionsBox.OptionChanged) -> None:
+        self.settings.set_option(event.name, event.value)
 
-    @on(SettingsPane.SystemPromptChanged)
-    def _system_prompt_changed(self, event: SettingsPane.SystemPromptChanged) -> None:
-        self.settings.set_system_prompt(event.text)
-
-    @on(SettingsPane.PresetApplied)
-    def _preset_applied(self, event: SettingsPane.PresetApplied) -> None:
-        self.settings.apply_preset(event.name)
-
-    @on(SettingsPane.SavePresetRequested)
-    def _save_preset(self) -> None:
-        self.settings.save_preset()
-
-    # -- store failures ------------------------------------------------------------------------
-
-    def _store_failed(self, error: StoreError, first: bool) -> None:
-        self.query_one(StatusBar).set_unsaved(True)
-        if first:
-            self.notify(
-                f"{error}. Unsaved changes are kept in memory while the app runs.",
-                title="Cannot save",
-                severity="error",
-                timeout=10,
-                markup=False,
-            )
-
-    def _store_recovered(self) -> None:
-        self.query_one(StatusBar).set_unsaved(False)
-        self.notify("Saving works again.", severity="information")
+    @on(TemplateOptionsBox.UseSuggested)
+    def action_use_suggested_template(self) -> None:
+        self.settings.use_suggested()

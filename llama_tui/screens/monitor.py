@@ -210,7 +210,7 @@ class ServerMonitorScreen(Screen[None]):
         self.slot_cache, self._session_title, self._gain = cache, title, gain
 
     def compose(self) -> ComposeResult:
-        title = f"Server monitor · {one_line(self.client.base_url)}"
+        title = f"Server monitor · {one_line(self.client.display_url)}"
         yield Static(Content(title), id="monitor-title", markup=False)
         status = Static("", id="monitor-status", markup=False)
         status.display = False

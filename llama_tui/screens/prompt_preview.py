@@ -16,6 +16,7 @@ from textual.widgets import Static
 
 from ..chat.request import CompletionRequest
 from ..client import LlamaCppClient, LlamaError, Token
+from ..format import readable_bytes
 from ..sanitize import neutralize
 
 # Alternating backgrounds show where one token ends and the next begins.
@@ -30,10 +31,11 @@ def visible_piece(piece: str) -> str:
 def token_content(tokens: Sequence[Token]) -> Content:
     parts: list[tuple[str, str]] = []
     for i, token in enumerate(tokens):
+        # A piece that is part of a character comes as bytes: shown as <0xF0>..., not as "�".
         piece = (
             token.piece
             if isinstance(token.piece, str)
-            else (token.piece.decode("utf-8", "replace") if token.piece is not None else f"<{token.id}>")
+            else (readable_bytes(token.piece) if token.piece is not None else f"<{token.id}>")
         )
         parts.append((visible_piece(piece), TOKEN_STYLES[i % 2]))
     return Content.assemble(*parts)

@@ -9,9 +9,9 @@ from textual.worker import Worker
 
 from ..chat.server_watch import ServerWatch
 from ..client import AuthenticationError, LlamaError, Props, Slot
+from ..context_shift import session_fill_note
 from ..domain import CONTEXT_OVERFLOW_ADVICE, ChatMessage, Session
 from ..server_state import ServerState
-from ..templates.detect import is_server_fallback
 from ..widgets.status_bar import WARN_FRACTION, StatusBar
 from .host import ScreenHost
 from .model_picker import ModelPickerScreen
@@ -43,7 +43,7 @@ class ServerPanel:
         self._watcher = self.screen.start_worker(self.watch.run(), "server-watch", exit_on_error=False)
 
     def _state_changed(self, state: ServerState, detail: str) -> None:
-        self._status.set_server(self.screen.services.connection.url, state, detail)
+        self._status.set_server(self.screen.services.connection.display_url, state, detail)
         if state in (ServerState.UNREACHABLE, ServerState.LOADING):
             self.screen.caches.server_lost()  # it may come back restarted: its slots are empty
         if state is ServerState.OK and self.context is None:
@@ -51,23 +51,16 @@ class ServerPanel:
 
     def _props_changed(self, props: Props | None) -> None:
         self.screen.caches.props_changed(props)
+        self.screen.detect_template(props)
         if props is None:
             self._status.set_model("", 0)
             return
         if self.watch.router_mode and self.screen.services.connection.client.model is None:
             self._status.set_model("router: pick a model (F7)", 0)
             return
-        if is_server_fallback(props.chat_template):
-            self._status.set_model(
-                props.model_name,
-                props.n_ctx,
-                note="⚠ no chat template",
-                note_detail="The model file has no chat template: with the `server` template, llama-server "
-                "renders ChatML, and llama-tui adds ChatML's stop strings so that answers end. A template "
-                "made for the model (settings pane, ctrl+t) will work better.",
-            )
-        else:
-            self._status.set_model(props.model_name, props.n_ctx)
+        # A model file without a chat template: the status bar's template segment says so
+        # (screens/model_template.py), with the family it looks like.
+        self._status.set_model(props.model_name, props.n_ctx)
         self.screen.fill_settings()
         self.update_context_meter()
 
@@ -93,15 +86,26 @@ class ServerPanel:
             self.refresh_model()
 
     async def use_server(self, name: str) -> None:
-        """Switch to the [servers.NAME] profile: a new client, and the watch starts over."""
+        """Switch to the [servers.NAME] profile: a new client, and the watch starts over. Answers
+        being generated end first (on the old server; what arrived is kept)."""
+        await self._stop_answers()
         await self.screen.services.connection.use(name, self.screen.services.config)
         self._restart_watch()
 
     async def use_url(self, url: str, api_key: str | None, name: str | None = None) -> None:
         """Switch to the server at `url` (found, entered, or started by llama-tui)."""
         services = self.screen.services
+        await self._stop_answers()
         await services.connection.use_url(url, api_key, services.config, name=name)
         self._restart_watch()
+
+    async def _stop_answers(self) -> None:
+        """The client is about to be replaced (and closed): answers on it end first, saved."""
+        if await self.screen.stop_all_answers():
+            self.screen.notify(
+                "The answers being generated were stopped to change servers; what arrived is kept (c continues them).",
+                severity="warning",
+            )
 
     def _restart_watch(self) -> None:
         self.watch.reset()
@@ -111,13 +115,12 @@ class ServerPanel:
     async def switch_server(self, name: str) -> None:
         """The user picked a server (palette): this session remembers it."""
         screen = self.screen
-        screen.stop_answer()
         await self.use_server(name)
         session = screen.session
         if session is not None and session.id is not None and session.server != name:
             session.server = name
             screen.sessions.save(session)
-        screen.notify(f"Using server “{name}” ({screen.services.connection.url}).", markup=False)
+        screen.notify(f"Using server “{name}” ({screen.services.connection.display_url}).", markup=False)
 
     def refresh_model(self) -> None:
         self.screen.start_worker(self._refresh_model(), "model", exclusive=True, exit_on_error=False)
@@ -214,7 +217,10 @@ class ServerPanel:
             return  # e.g. the server fell asleep: what was counted still holds
         self.context = count
         if count is not None:
-            self._status.set_context(count.used, count.n_ctx)
+            # The tooltip (and the settings pane) say what happens when the context fills.
+            note = session_fill_note(session.settings.values, props.default_params, count.used, count.n_ctx)
+            self._status.set_context(count.used, count.n_ctx, note=note)
+            self.screen.settings_pane().set_context_note(note)
         elif self.watch.asleep:
             self._status.set_context(None, props.n_ctx, note="counted once the server is awake")
 

@@ -15,6 +15,7 @@ from ..chat.writes import FAILED
 from ..domain import ChatMessage
 from ..sanitize import one_line
 from ..store import StoreError
+from ..templates.model import describe_options, template_options
 from .confirm import ConfirmScreen
 from .host import ScreenHost
 from .prompt_preview import PromptPreviewScreen
@@ -79,7 +80,7 @@ class SessionDialogs:
         title = session.title or "New session"
         if not await screen.app.push_screen_wait(ConfirmScreen(f"Delete “{title}”?")):
             return
-        screen.stop_answer()
+        await screen.stop_answer()  # saved before the delete: a later save would undo it
         if not screen.sessions.delete(session.id):
             return
         await screen.caches.forget(session.id)
@@ -216,8 +217,15 @@ class SessionDialogs:
             path = [*path, ChatMessage(role="user", content=pending)]
         session = conversation.session
         params = screen.request_params()
+        # The next answer starts with the prefill (F5), continued by the model: shown as it will be sent.
+        prefill = screen.prefill if path and path[-1].role == "user" else ""
+        if prefill:
+            path = [*path, ChatMessage(role="assistant", content=prefill)]
 
         async def request() -> CompletionRequest:
-            return await screen.builder.build(session, path, params)
+            return await screen.builder.build(session, path, params, continue_final=bool(prefill))
 
-        screen.app.push_screen(PromptPreviewScreen(screen.services.connection.client, session.template, request))
+        options = template_options(session.template, screen.model_template, screen.services.custom_templates)
+        described = describe_options(options, session.template_options)
+        title = f"{session.template} · {described}" if described else session.template
+        screen.app.push_screen(PromptPreviewScreen(screen.services.connection.client, title, request))

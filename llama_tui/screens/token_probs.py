@@ -16,6 +16,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from ..format import readable_bytes
 from ..sanitize import neutralize
 
 
@@ -41,6 +42,14 @@ def token_text(entry: dict[str, Any]) -> str:
         return token
     raw = entry.get("bytes")
     return bytes(raw).decode("utf-8", "replace") if isinstance(raw, list) else ""
+
+
+def token_label(entry: dict[str, Any]) -> str:
+    """A token as shown: from its bytes (part of a character shows as <0xF0>, not "�"), else its text."""
+    raw = entry.get("bytes")
+    if isinstance(raw, list) and raw and all(isinstance(b, int) and 0 <= b < 256 for b in raw):
+        return readable_bytes(bytes(raw))
+    return token_text(entry)
 
 
 def alternatives(entry: dict[str, Any]) -> list[dict[str, Any]]:
@@ -79,7 +88,7 @@ class TokenProbsScreen(ModalScreen[TokenChoice | None]):
 
     def _token_option(self, index: int, entry: dict[str, Any]) -> Option:
         p = probability(entry)
-        return Option(Content.assemble((f"{index + 1:>5} ", "dim"), shown(token_text(entry)), (f"  {p:6.1%}", "dim")))
+        return Option(Content.assemble((f"{index + 1:>5} ", "dim"), shown(token_label(entry)), (f"  {p:6.1%}", "dim")))
 
     def on_mount(self) -> None:
         tokens = self.query_one("#tokens", OptionList)
@@ -96,7 +105,7 @@ class TokenProbsScreen(ModalScreen[TokenChoice | None]):
         alts.add_options(
             Option(
                 Content.assemble(
-                    shown(token_text(alt)),
+                    shown(token_label(alt)),
                     (f"  {probability(alt):6.1%}", "dim"),
                     ("  ◀ sampled" if alt.get("id") == chosen else "", "bold"),
                 )

@@ -137,6 +137,19 @@ class Store(StoreBase):
                 "UPDATE sessions SET deleted_at = coalesce(deleted_at, ?) WHERE id = ?", (self._clock(), session_id)
             )
 
+    def drop_blank_session(self, session_id: int) -> bool:
+        """Really delete a session with nothing in it (no title, message, draft or system prompt),
+        without the trash, in one statement: False (and kept) if anything was written to it, by
+        any instance, or it is gone."""
+        with self._writing() as conn:
+            cur = conn.execute(
+                "DELETE FROM sessions WHERE id = ? AND deleted_at IS NULL AND title = '' AND draft = '' "
+                "AND system_prompt = '' AND head_id IS NULL "
+                "AND NOT EXISTS (SELECT 1 FROM messages WHERE session_id = ?)",
+                (session_id, session_id),
+            )
+            return cur.rowcount == 1
+
     def restore_session(self, session_id: int) -> None:
         """Take a session out of the trash (undo delete_session), from any instance."""
         with self._writing() as conn:

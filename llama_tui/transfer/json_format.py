@@ -18,7 +18,8 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final, get_args
 
-from ..domain import KNOBS_BY_NAME, ChatMessage, MessageState, Role, SamplingSettings, Session
+from ..domain import ChatMessage, MessageState, Role, SamplingSettings, Session
+from ..knobs import KNOBS_BY_NAME, SettingError, check_value
 from ..store import Store
 from .fields import Fields, ImportFormatError, at, check_values, kind_of, place
 
@@ -142,24 +143,29 @@ def _check_version(data: dict[str, Any], where: str) -> None:
 
 
 def _settings(value: dict[str, Any] | None, where: str) -> SamplingSettings:
-    """Known knobs are checked (type and range); unknown ones are dropped, as SamplingSettings does."""
+    """Known knobs are checked (type and range, as the settings pane does); unknown ones are
+    dropped, as SamplingSettings does."""
+    checked: dict[str, Any] = {}
     for name, v in (value or {}).items():
         knob = KNOBS_BY_NAME.get(name)
         if knob is None or v is None:
             continue
-        if knob.kind is list:
-            if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
-                raise ImportFormatError(f"{at(where, name)}: expected a list of strings, found {kind_of(v)}")
+        if knob.kind not in ("int", "float"):
+            try:
+                checked[name] = check_value(name, v)
+            except SettingError as e:
+                raise ImportFormatError(f"{at(where, name)}: {e}") from None
             continue
-        ok = isinstance(v, int) if knob.kind is int else isinstance(v, int | float)
+        ok = isinstance(v, int) if knob.kind == "int" else isinstance(v, int | float)
         if isinstance(v, bool) or not ok or not math.isfinite(v):
-            kind = "a whole number" if knob.kind is int else "a number"
+            kind = "a whole number" if knob.kind == "int" else "a number"
             raise ImportFormatError(f"{at(where, name)}: expected {kind}, found {kind_of(v)}")
         if knob.minimum is not None and v < knob.minimum:
             raise ImportFormatError(f"{at(where, name)}: {v!r} is below the minimum {knob.minimum:g}")
         if knob.maximum is not None and v > knob.maximum:
             raise ImportFormatError(f"{at(where, name)}: {v!r} is above the maximum {knob.maximum:g}")
-    return SamplingSettings.from_dict(value)
+        checked[name] = v
+    return SamplingSettings.from_dict(checked)
 
 
 def _insertion_order(messages: list[ChatMessage], where: str) -> list[ChatMessage]:

@@ -43,16 +43,17 @@ class Composer(TextArea):
     class RecallLast(Message):
         """Up pressed in an empty composer: the screen fills in the last user message."""
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, id: str | None = None, submit_empty: bool = False) -> None:
         super().__init__(id=id, soft_wrap=True, show_line_numbers=False, tab_behavior="focus")
         self.placeholder = "Message · Enter sends · ctrl+j new line"
+        self.submit_empty = submit_empty  # Enter in an empty composer submits too (compare: answer again)
 
     async def _on_key(self, event: events.Key) -> None:
         if event.key == "enter":
             event.stop()
             event.prevent_default()
             text = self.text
-            if text.strip():
+            if text.strip() or self.submit_empty:
                 self.set_text("")
                 self.post_message(self.Submitted(text))
             return

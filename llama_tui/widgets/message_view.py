@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from enum import Enum
-from typing import cast
+from typing import Any, cast
 
 from rich.cells import cell_len
 from textual.app import ComposeResult
@@ -15,7 +15,7 @@ from textual.message import Message
 from textual.widgets import Collapsible, ProgressBar, Static
 
 from ..domain import CONTEXT_OVERFLOW_ADVICE, ChatMessage
-from ..format import format_slot_cache, format_timings
+from ..format import format_reasoning, format_slot_cache, format_timings
 from ..reasoning import split_reasoning
 from ..sanitize import neutralize, one_line
 from .message_body import MessageBody
@@ -56,18 +56,35 @@ def shown_text(text: str) -> str:
     return neutralize(text[:DISPLAY_LIMIT]) + f"\n\n… {more:,} more characters not shown (y copies the whole message)"
 
 
+def constraint_mark(meta: dict[str, Any]) -> str:
+    """How an answer was constrained, and for a JSON schema whether it parses and validates."""
+    if meta.get("constrained") == "grammar":
+        return "⊨ grammar"
+    if meta.get("schema_ok") is True:
+        return "⊨ JSON schema: valid ✓"
+    if meta.get("schema_ok") is False:
+        return f"⊨ JSON schema: ✗ {one_line(str(meta.get('schema_error') or 'invalid'), 80)}"
+    return "⊨ JSON schema"
+
+
 def footer_text(message: ChatMessage) -> str:
     """Figures and markers under an answer: speed from the server's timings, and why it ended."""
     if message.role != "assistant":
         return ""
     parts: list[str] = []
-    if (message.meta or {}).get("edited") is True:
+    meta = message.meta or {}
+    if meta.get("edited") is True:
         parts.append("✎ edited by hand")
+    if meta.get("constrained") in ("grammar", "json_schema"):
+        parts.append(constraint_mark(meta))
     figures = format_timings(message.timings, message.stop_type, message.ttft_ms, truncated=message.truncated)
     if figures:
         parts.append(figures)
     if restored := format_slot_cache(message.meta):
         parts.append(restored)
+    reasoning = format_reasoning(message.meta)  # tokens and time of the reasoning apart from the answer's
+    if reasoning:
+        parts.append(reasoning)
     # The error text came from the server (or the network): shown as plain, neutralised text.
     if message.state == "streaming":
         parts.append("streaming…")
@@ -229,6 +246,11 @@ class MessageView(Vertical):
     @property
     def text(self) -> str:
         return "".join(self._text_parts)
+
+    @property
+    def reasoning_text(self) -> str:
+        """The reasoning shown (or about to be: it is redrawn ten times a second)."""
+        return "".join(self._reasoning_parts)
 
     def start_stream(self) -> None:
         body = self.markdown

@@ -1,8 +1,13 @@
-"""Per-session settings, edited live: prompt template, system prompt, sampling knobs, presets.
+"""Per-session settings, edited live: prompt template, system prompt, presets, and every /completion
+knob by group (sampling, penalties, DRY/XTC, mirostat, output limits, constraints, adapters,
+advanced), with the server's defaults, a filter box, and what differs from the server's defaults.
 
-The pane only shows values and posts messages; the screen owns the session and decides what to
-store and send. `set_values` fills the pane without posting anything, so a session switch or a
-/props refresh never looks like an edit.
+The pane only shows values and posts messages (all `PaneEdit`s); the screen owns the session and
+decides what to store and send. `set_values` fills the pane without posting anything, so a session
+switch or a /props refresh never looks like an edit. A one-line knob applies on Enter or leaving
+its field, and only a valid, whole value; the multi-line editors (constraint_editors.py) and the
+adapters (lora_editor.py) have their own ways. Parameters the server reports that llama-tui does
+not edit are listed read-only at the end.
 """
 
 from __future__ import annotations
@@ -14,43 +19,25 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.content import Content
-from textual.message import Message
-from textual.validation import ValidationResult, Validator
+from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Label, Select, Static, TextArea
 
-from ..domain import KNOBS, SamplingSettings, SettingError, format_knob, parse_knob
-from ..sanitize import one_line
-
-CHANGED_MARK = "●"
-
-
-def format_default(value: Any) -> str:
-    """A server default as shown in a placeholder. The server reports float32 values, so 0.8
-    arrives as 0.800000011920929: six significant digits are plenty."""
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, float):
-        return format(value, ".6g")
-    if isinstance(value, list):
-        return ", ".join(format_default(v) for v in value) if value else "none"
-    return one_line(str(value), 60)
-
-
-class KnobValidator(Validator):
-    """Lets the Input itself keep its `-invalid` class in step with domain.parse_knob."""
-
-    def __init__(self, knob: str) -> None:
-        super().__init__()
-        self.knob = knob
-
-    def validate(self, value: str) -> ValidationResult:
-        try:
-            parse_knob(self.knob, value)
-        except SettingError as error:
-            return self.failure(str(error), value)
-        return self.success()
+from ..domain import SamplingSettings
+from ..knobs import (
+    APP_OWNED,
+    GROUPS,
+    KNOBS,
+    KNOBS_BY_NAME,
+    SettingError,
+    check_value,
+    format_knob,
+    knobs_in,
+    parse_knob,
+)
+from .constraint_editors import ConstraintEditor, TokenRow
+from .knob_fields import KnobGroup, KnobRow, PaneEdit, differs, format_default, matches
+from .lora_editor import Adapter, LoraEditor
+from .template_options import TemplateOptionsBox
 
 
 class SettingsPane(VerticalScroll):
@@ -60,43 +47,47 @@ class SettingsPane(VerticalScroll):
     SettingsPane #system-prompt { height: 6; }
     SettingsPane .presets { height: auto; }
     SettingsPane .presets Select { width: 1fr; }
-    SettingsPane .knob-row { height: auto; }
-    SettingsPane .knob-line { height: 1; }
-    SettingsPane .knob-name { width: 19; }
-    SettingsPane .knob-row.-changed .knob-name { color: $accent; text-style: bold; }
-    SettingsPane .knob-input { width: 1fr; }
-    SettingsPane .marker { width: 2; padding-left: 1; color: $accent; }
-    SettingsPane .error { color: $error; padding-left: 19; display: none; }
-    SettingsPane .error.-shown { display: block; }
+    SettingsPane #knob-filter { margin-top: 1; }
+    SettingsPane #differs { color: $text-muted; }
+    SettingsPane #context-shift, SettingsPane #server-only { color: $text-muted; }
     SettingsPane #reset-all { margin-top: 1; }
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+r", "reset_knob", "Reset knob")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+r", "reset_knob", "Reset knob"),
+        Binding("slash", "focus_filter", "Find a knob", tooltip="Find a knob by name (/ in the settings pane)"),
+    ]
 
     @dataclass
-    class SettingChanged(Message):
+    class SettingChanged(PaneEdit):
         """A knob got a valid new value; None means "back to the server default"."""
 
         name: str
         value: Any
 
-    class ResetAll(Message):
+    class ResetAll(PaneEdit):
         """The user asked to drop every override of this session."""
 
     @dataclass
-    class TemplateChanged(Message):
+    class TemplateChanged(PaneEdit):
         name: str
 
     @dataclass
-    class SystemPromptChanged(Message):
+    class SystemPromptChanged(PaneEdit):
         text: str
 
     @dataclass
-    class PresetApplied(Message):
+    class PresetApplied(PaneEdit):
         name: str
 
-    class SavePresetRequested(Message):
+    class SavePresetRequested(PaneEdit):
         """The screen asks for a name and saves the current settings as a preset."""
+
+    class ImportPresetsRequested(PaneEdit):
+        """The screen asks for a TOML file and adds its presets to the config."""
+
+    class ExportPresetRequested(PaneEdit):
+        """The screen asks for a file and writes the session's settings to it as a TOML preset."""
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -110,6 +101,8 @@ class SettingsPane(VerticalScroll):
         # The ~150 widgets of the pane cost a tenth of a second at start-up and most start-ups
         # never show them: they are made the first time the pane is shown (`build`).
         self.built = False
+        # What the model's template is, and the session's template options (the screen fills it).
+        self.template_box = TemplateOptionsBox(id="template-box")
 
     async def build(self) -> None:
         """Make the pane's widgets (once) and fill them in."""
@@ -125,27 +118,33 @@ class SettingsPane(VerticalScroll):
             return
         yield Label("Template", classes="section")
         yield Select[str]([], prompt="Template", id="template", compact=True)
+        yield self.template_box
         yield Label("System prompt", classes="section")
         yield TextArea(id="system-prompt", soft_wrap=True, show_line_numbers=False, compact=True)
         yield Label("Presets", classes="section")
         with Horizontal(classes="presets"):
             yield Select[str]([], prompt="Apply preset…", id="preset", compact=True)
             yield Button("Save as preset", id="save-preset", compact=True)
-        yield Label("Sampling (empty = server default)", classes="section")
-        for knob in KNOBS:
-            with Vertical(classes="knob-row", id=f"row-{knob.name}") as row:
-                row.tooltip = Content(knob.help)  # ancestors' tooltips show over the Input too
-                with Horizontal(classes="knob-line"):
-                    yield Label(knob.name, classes="knob-name")
-                    yield Input(
-                        id=f"knob-{knob.name}",
-                        classes="knob-input",
-                        placeholder="server default",
-                        validators=[KnobValidator(knob.name)],
-                        compact=True,
-                    )
-                    yield Static("", classes="marker", markup=False)
-                yield Static("", classes="error", markup=False)
+        with Horizontal(classes="presets"):
+            yield Button("Import presets…", id="import-presets", compact=True)
+            yield Button("Export as file…", id="export-preset", compact=True)
+        yield Input(placeholder="/ find a knob (e.g. dry, rep pen)", id="knob-filter", compact=True)
+        yield Static("", id="differs", markup=False)
+        for key, title in GROUPS:
+            with KnobGroup(key, title):
+                yield Label(title, classes="group-title")
+                for knob in knobs_in(key):
+                    if knob.kind == "lora":
+                        yield LoraEditor()
+                    elif knob.editor:
+                        yield ConstraintEditor(knob.name)
+                    else:
+                        yield KnobRow(knob)
+                if key == "advanced":
+                    yield Static("", id="context-shift", markup=False)
+        with KnobGroup("server-only", "Reported by the server, not edited here"):
+            yield Label("Reported by the server, not edited here", classes="group-title")
+            yield Static("", id="server-only", markup=False)
         yield Button("Reset all", id="reset-all", compact=True)
 
     # -- attributes down ---------------------------------------------------------------------
@@ -175,9 +174,38 @@ class SettingsPane(VerticalScroll):
             with self.prevent(Select.Changed):
                 self.query_one("#preset", Select).set_options((Text(n), n) for n in self._presets)
 
+    async def set_adapters(self, adapters: list[Adapter] | None) -> None:
+        """The server's LoRA adapters (None: not known); the session's scales come from set_values."""
+        if self.built:
+            await self.query_one(LoraEditor).set_adapters(adapters, self._lora_scales())
+
+    def _lora_scales(self) -> dict[int, float]:
+        return {e["id"]: e["scale"] for e in self._applied.get("lora") or []}
+
+    def set_editor_status(self, name: str, message: str, *, error: bool = False) -> None:
+        """What the screen found about a constraint (the server's error, or "applied")."""
+        if self.built:
+            self.query_one(f"#editor-{name}", ConstraintEditor).set_status(message, error=error)
+
+    def show_bias_tokens(self, rows: list[TokenRow]) -> None:
+        if self.built:
+            self.query_one("#editor-logit_bias", ConstraintEditor).show_tokens(rows)
+
+    def load_editor_text(self, name: str, text: str) -> None:
+        if self.built:
+            self.query_one(f"#editor-{name}", ConstraintEditor).load_text(text)
+
+    def set_context_note(self, text: str) -> None:
+        """What happens when the context fills (shown under n_keep and n_discard)."""
+        if self.built:
+            self.query_one("#context-shift", Static).update(text)
+
     async def focus_knob(self, name: str) -> None:
         await self.build()
-        self.query_one(f"#knob-{name}", Input).focus()
+        if KNOBS_BY_NAME[name].editor and name != "lora":
+            self.query_one(f"#text-{name}", TextArea).focus()
+        else:
+            self.query_one(f"#knob-{name}", Input).focus()
 
     def _fill(self) -> None:
         with self.prevent(Select.Changed, Input.Changed, TextArea.Changed):
@@ -194,63 +222,120 @@ class SettingsPane(VerticalScroll):
                 area.load_text(self._system_prompt)
             for knob in KNOBS:
                 value = self._applied.get(knob.name)
-                field = self.query_one(f"#knob-{knob.name}", Input)
-                field.value = format_knob(value)
-                default = self._defaults.get(knob.name)
-                field.placeholder = f"{format_default(default)} (server)" if default is not None else "server default"
-                self._show_error(knob.name, "")
-                self._mark(knob.name, value is not None)
+                if knob.editor and knob.kind != "lora":
+                    self.query_one(f"#editor-{knob.name}", ConstraintEditor).show(value)
+                elif not knob.editor:
+                    row = self.query_one(f"#row-{knob.name}", KnobRow)
+                    row.show(value, self._defaults.get(knob.name))
+                    self._flag_stored(row, value)
+        self._show_differs()
+        self.query_one("#server-only", Static).update(self._server_only())
+        lora = self.query_one(LoraEditor)
+        if lora.adapters is not None:  # e.g. a preset or "Reset all" changed the scales
+            self.call_after_refresh(lora.set_adapters, lora.adapters, self._lora_scales())
 
-    def _mark(self, name: str, changed: bool) -> None:
-        row = self.query_one(f"#row-{name}", Vertical)
-        row.set_class(changed, "-changed")
-        row.query_one(".marker", Static).update(CHANGED_MARK if changed else "")
+    def _flag_stored(self, row: KnobRow, value: Any) -> None:
+        """A stored value this build refuses (e.g. an older llama-tui allowed repeat_last_n = -1)."""
+        if value is None:
+            return
+        try:
+            check_value(row.knob.name, value)
+        except SettingError as error:
+            row.show_error(f"stored value not valid here: {error}; ctrl+r resets it")
 
-    def _show_error(self, name: str, message: str) -> None:
-        error = self.query_one(f"#row-{name}", Vertical).query_one(".error", Static)
-        error.update(message)
-        error.set_class(bool(message), "-shown")
+    def _show_differs(self) -> None:
+        lines = differs(self._applied, self._defaults)
+        text = "Differs from the server's defaults: " + "; ".join(lines) if lines else "All knobs at server defaults."
+        self.query_one("#differs", Static).update(text)
+
+    def _server_only(self) -> str:
+        lines = []
+        for name, value in sorted(self._defaults.items()):
+            if name not in KNOBS_BY_NAME:
+                owner = " (set by llama-tui)" if name in APP_OWNED else ""
+                lines.append(f"{name} = {format_default(value)}{owner}")
+        return "\n".join(lines) if lines else "(the server reported no other parameters)"
+
+    # -- the filter ----------------------------------------------------------------------------
+
+    @on(Input.Changed, "#knob-filter")
+    def _filter(self, event: Input.Changed) -> None:
+        event.stop()
+        query = event.value.strip()
+        for group in self.query(KnobGroup):
+            whole = matches(query, group.title, group.key)  # "dry", "penalties": the whole group
+            shown = 0
+            for child in group.children:
+                name = _knob_of(child)
+                if name is not None:
+                    child.display = whole or matches(query, name)
+                    shown += child.display
+            if group.key == "advanced":
+                note = self.query_one("#context-shift")
+                note.display = whole or matches(query, "n_keep", "n_discard", "context")
+            if group.key == "server-only":
+                shown = int(any(matches(query, n) for n in self._defaults if n not in KNOBS_BY_NAME))
+            group.display = whole or shown > 0
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#knob-filter", Input).focus()
 
     # -- messages up -------------------------------------------------------------------------
 
     def _apply(self, name: str, value: Any, *, force: bool = False) -> None:
-        self._mark(name, value is not None)
+        self.query_one(f"#row-{name}", KnobRow).mark(value is not None)
         if not force and value == self._applied.get(name):
             return  # e.g. "0.5" -> "0.50": nothing new to tell the screen
         if value is None:
             self._applied.pop(name, None)
         else:
             self._applied[name] = value
+        self._show_differs()
         self.post_message(self.SettingChanged(name, value))
+
+    def _row(self, field: Input) -> KnobRow:
+        return self.query_one(f"#row-{(field.id or '').removeprefix('knob-')}", KnobRow)
 
     @on(Input.Changed, ".knob-input")
     def _knob_typed(self, event: Input.Changed) -> None:
         """While typing, only say what is wrong: "1" on the way to "1.5" is not a value to use."""
         event.stop()
-        name = (event.input.id or "").removeprefix("knob-")
+        row = self._row(event.input)
         try:
-            parse_knob(name, event.value)
+            parse_knob(row.knob.name, event.value)
         except SettingError as error:
-            self._show_error(name, str(error))
+            row.show_error(str(error))
             return
-        self._show_error(name, "")
+        row.show_error("")
 
     @on(Input.Submitted, ".knob-input")
     @on(Input.Blurred, ".knob-input")
     def _knob_done(self, event: Input.Submitted | Input.Blurred) -> None:
         """Enter, or leaving the field: apply the value if it is valid, whole."""
         event.stop()
-        name = (event.input.id or "").removeprefix("knob-")
+        row = self._row(event.input)
+        name = row.knob.name
         try:
             value = parse_knob(name, event.value)
         except SettingError as error:
             # Never applied: say what is in effect instead.
             current = self._applied.get(name)
             kept = f"still {format_knob(current)}" if current is not None else "still the server default"
-            self._show_error(name, f"{error} (not applied: {kept})")
+            row.show_error(f"{error} (not applied: {kept})")
             return
-        self._show_error(name, "")
+        row.show_error("")
         self._apply(name, value)
+
+    def note_applied(self, name: str, value: Any) -> None:
+        """The screen applied an editor's value (after the server's check): shown as applied."""
+        if value is None:
+            self._applied.pop(name, None)
+        else:
+            self._applied[name] = value
+        if self.built:
+            if name != "lora":
+                self.query_one(f"#editor-{name}", ConstraintEditor).show(value)
+            self._show_differs()
 
     @on(Select.Changed, "#template")
     def _template_changed(self, event: Select.Changed) -> None:
@@ -285,10 +370,20 @@ class SettingsPane(VerticalScroll):
         event.stop()
         self.post_message(self.SavePresetRequested())
 
+    @on(Button.Pressed, "#import-presets")
+    def _import_presets(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.post_message(self.ImportPresetsRequested())
+
+    @on(Button.Pressed, "#export-preset")
+    def _export_preset(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.post_message(self.ExportPresetRequested())
+
     def _focused_knob(self) -> Input | None:
         focused = self.screen.focused
         if isinstance(focused, Input) and (focused.id or "").startswith("knob-") and self in focused.ancestors:
-            return focused
+            return focused if focused.id != "knob-filter" else None
         return None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -301,8 +396,19 @@ class SettingsPane(VerticalScroll):
         field = self._focused_knob()
         if field is None:
             return
-        name = (field.id or "").removeprefix("knob-")
+        row = self._row(field)
         with self.prevent(Input.Changed):
             field.value = ""
-        self._show_error(name, "")
-        self._apply(name, None, force=True)
+        row.show_error("")
+        self._apply(row.knob.name, None, force=True)
+
+
+def _knob_of(widget: object) -> str | None:
+    """The knob a row or editor of the pane edits (None for a title or note)."""
+    if isinstance(widget, KnobRow):
+        return widget.knob.name
+    if isinstance(widget, ConstraintEditor):
+        return widget.knob
+    if isinstance(widget, LoraEditor):
+        return "lora"
+    return None

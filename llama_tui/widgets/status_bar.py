@@ -1,4 +1,5 @@
-"""One line above the Footer: server, state, model, context meter, slots, live generation speed.
+"""One line above the Footer: server, state, model, what the model's template is, context meter,
+slots, live generation speed.
 
 Everything shown here that comes from the server (URL, model name, error detail) is plain text:
 the segments are Statics with markup off, and control characters are neutralised.
@@ -42,9 +43,10 @@ class StatusBar(Horizontal):
     StatusBar > #status-dot.-unknown { color: $text-disabled; }
     StatusBar > #status-server { max-width: 50%; }
     StatusBar > #status-model { width: 1fr; color: $text; }
+    StatusBar > #status-template { max-width: 45; display: none; }
+    StatusBar > #status-template.-warn { color: $warning; }
     StatusBar > #status-context.-warn { color: $warning; }
     StatusBar > #status-context.-full { color: $error; text-style: bold; }
-    StatusBar > #status-model-note { color: $warning; }
     StatusBar > #status-unsaved { display: none; color: $error; text-style: bold; }
     StatusBar > #status-unsaved.-shown { display: block; }
     """
@@ -59,9 +61,7 @@ class StatusBar(Horizontal):
         yield Static("●", id="status-dot", classes=ServerState.UNKNOWN.css_class, markup=False)
         yield Static("", id="status-server", markup=False)
         yield Static("", id="status-model", markup=False)
-        note = Static("", id="status-model-note", markup=False)
-        note.display = False
-        yield note
+        yield Static("", id="status-template", markup=False)  # hidden until set_template_note
         yield Static(context_meter(None, 0), id="status-context", markup=False)
         yield Static("", id="status-slots", markup=False)
         yield Static("", id="status-generation", markup=False)
@@ -85,16 +85,18 @@ class StatusBar(Horizontal):
         # A str tooltip would be parsed as markup; Content is taken as plain text.
         server.tooltip = Content(one_line(detail)) if detail else None
 
-    def set_model(self, name: str, n_ctx: int, *, note: str = "", note_detail: str = "") -> None:
-        """The model's name and context size; `note` is a short warning shown after the name
-        (`note_detail`, its explanation, is the tooltip)."""
+    def set_model(self, name: str, n_ctx: int) -> None:
         self.n_ctx = n_ctx
         self._segment("model").update(one_line(name, 48) if name else "no model")
-        note_segment = self._segment("model-note")
-        note_segment.update(one_line(note, 30))
-        note_segment.tooltip = Content(note_detail) if note_detail else None
-        note_segment.display = bool(note)
         self.set_context(self.context_used, n_ctx)
+
+    def set_template_note(self, text: str, detail: str, *, warn: bool = False) -> None:
+        """What the model's own template is ("renders like qwen3.5"); `detail` is the tooltip."""
+        segment = self._segment("template")
+        segment.display = bool(text)  # no empty cell when there is nothing to say
+        segment.update(one_line(text, 45))
+        segment.tooltip = Content(detail) if detail else None
+        segment.set_class(warn, "-warn")
 
     def set_context(self, used: int | None, n_ctx: int, *, note: str = "") -> None:
         """Tokens the next request holds (the conversation and the unsent message); `-warn` over

@@ -170,10 +170,21 @@ async def test_two_instances_share_one_store_and_lose_nothing(llama_server, make
         await wait_for(pb, lambda: b.screen is sb and sb.session.id == sa.session.id)
         await wait_for(pb, lambda: [v.message.content for v in views(sb)] == ["question from A", answer_a])
 
-        # Both send into that same session at once: every turn is kept.
+        # Both send into that same session at once: every turn is kept. The one that comes second
+        # is shown the other's turn first (its text waits in the composer, and it says why) and is
+        # sent with another Enter once the other's answer has ended: never on top of a partial one.
         await type_and_send(pa, "again from A")
         await type_and_send(pb, "again from B")
-        await wait_for(pa, lambda: settled(sa, 4)() and settled(sb, 4)(), timeout=30)
+        for pilot, screen in ((pa, sa), (pb, sb), (pa, sa)):
+            for _ in range(4):
+                await wait_for(pilot, lambda screen=screen: not screen.is_generating, timeout=30)
+                if not screen.query_one(Composer).text:
+                    break
+                await pilot.press("enter")
+                await pilot.pause(0.3)
+            assert screen.query_one(Composer).text == ""
+        assert any("another window" in m for _, _, m in notes_a.items + notes_b.items)
+        await wait_for(pa, lambda: not sa.is_generating and not sb.is_generating, timeout=30)
         conn = sqlite3.connect(path)
         try:
             rows = conn.execute(

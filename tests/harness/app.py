@@ -31,6 +31,7 @@ class AppFactory:
         api_key: str | None = None,
         store: Store | None = None,
         clock: Callable[[], float] | None = None,
+        custom_templates: dict[str, Any] | None = None,
         discover: list[Any] | None = None,
         demo: bool = False,
         managed_server: ManagedServer | None = None,
@@ -41,7 +42,7 @@ class AppFactory:
             self.stores.append(store)
         cfg = Config(server_url=server_url, api_key=api_key, **config)
         client = LlamaCppClient(server_url, api_key, read_timeout=cfg.read_timeout)
-        kwargs: dict[str, Any] = {"discover": discover, "demo": demo}
+        kwargs: dict[str, Any] = {"custom_templates": custom_templates, "discover": discover, "demo": demo}
         if clock is not None:
             kwargs["clock"] = clock
         return LlamaTui(

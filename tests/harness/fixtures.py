@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.harness.server import LlamaServer, find_llama_server
-from tests.harness.tiny_model import GENERATOR_VERSION, make_tiny_model
+from tests.harness.tiny_model import GENERATOR_VERSION, REASONING_TOKENS, make_tiny_model
 
 _HERE = Path(__file__).resolve().parent
 
@@ -162,6 +162,30 @@ def gemma_server(llama_server_bin: Path, gemma_model: Path, server_logs_dir: Pat
 
 
 @pytest.fixture(scope="session")
+def gemma_router_server(
+    llama_server_bin: Path,
+    chatml_model: Path,
+    gemma_model: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    server_logs_dir: Path,
+) -> Iterator[LlamaServer]:
+    """Router mode over the tiny ChatML model ("tiny") and the real Gemma 3 270M ("gemma"), linked
+    into the models folder (not copied). The router passes its flags on to each model's server,
+    ``--no-repack`` included (see gemma_server)."""
+    models = tmp_path_factory.mktemp("gemma-router-models")
+    (models / "tiny.gguf").symlink_to(chatml_model)
+    (models / "gemma.gguf").symlink_to(gemma_model)
+    server = LlamaServer(
+        llama_server_bin, None, models_dir=models, log_dir=server_logs_dir, ctx_size=2048, extra_args=["--no-repack"]
+    )
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
 def official_server(
     llama_server_bin: Path, tiny_models_dir: Path, server_logs_dir: Path
 ) -> Iterator[Callable[..., LlamaServer]]:
@@ -189,4 +213,45 @@ def official_server(
 
     yield factory
     for server in current.values():
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def reasoning_server(llama_server_bin: Path, tiny_models_dir: Path, server_logs_dir: Path) -> Iterator[LlamaServer]:
+    """ChatML model whose vocabulary also has the reasoning formats' markers (`<think>`, harmony's and
+    Gemma 4's channel tokens), typed as in the real GGUFs; one 4096-token slot. With a grammar
+    (tests/harness/forced_output.py) it streams exactly what a reasoning model would."""
+    model = make_tiny_model(tiny_models_dir, extra_tokens=REASONING_TOKENS)
+    yield from _session_server(llama_server_bin, model, server_logs_dir)
+
+
+# A real tokenizer's vocabulary (models/ggml-vocab-NAME.gguf), the template the tiny model carries, its BOS
+# and EOS texts (None: the vocabulary's own).
+REAL_VOCABS: dict[str, tuple[str, str | None, str | None]] = {
+    "llama-bpe": ("llama3", "<|begin_of_text|>", "<|eot_id|>"),
+    "qwen2": ("chatml", None, "<|im_end|>"),
+}
+
+
+@pytest.fixture(scope="session")
+def real_vocab_server(
+    llama_server_bin: Path, tiny_models_dir: Path, server_logs_dir: Path
+) -> Iterator[Callable[[str], LlamaServer]]:
+    """``real_vocab_server(name)``: a tiny random model on a real tokenizer (a name of REAL_VOCABS), one
+    2048-token slot, started on first use and kept for the session."""
+    from tests.harness.assets import vocab_path
+
+    started: dict[str, LlamaServer] = {}
+
+    def factory(name: str) -> LlamaServer:
+        if name not in started:
+            template, bos, eos = REAL_VOCABS[name]
+            model = make_tiny_model(
+                tiny_models_dir, chat_template=template, vocab=vocab_path(name), bos_token=bos, eos_token=eos
+            )
+            started[name] = LlamaServer(llama_server_bin, model, log_dir=server_logs_dir, ctx_size=2048).start()
+        return started[name]
+
+    yield factory
+    for server in started.values():
         server.stop()

@@ -7,6 +7,11 @@ characters, and the control tokens of the ChatML and Llama-3 chat formats. It lo
 second and generates thousands of tokens per second on one core. Its output is random text: it
 contains byte tokens that split UTF-8 sequences, which the client must survive.
 
+With ``vocab`` (a vocab-only GGUF of a real tokenizer, tests/harness/assets.py ``vocab_path``) the model
+takes that tokenizer whole instead (its token list, types, merges, pre-tokenizer, BOS/EOS): it tokenizes
+exactly like the real model, special tokens and byte-level pieces included. Its output weights are tied
+to the token embeddings, which keeps a 150k-token vocabulary at a few tens of MB.
+
 Files are cached by parameters: the same arguments always give byte-identical files, and a second
 call with the same arguments reuses the first file.
 """
@@ -18,6 +23,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 # Bump when the generated file changes for the same parameters (invalidates every cache).
 GENERATOR_VERSION = 2
@@ -159,6 +165,7 @@ def model_key(
     extra_tokens: tuple[tuple[str, bool], ...] = (),
     bos_token: str | None = None,
     eos_token: str | None = None,
+    vocab: Path | None = None,
 ) -> str:
     params: dict[str, object] = {
         "generator": GENERATOR_VERSION,
@@ -180,6 +187,8 @@ def model_key(
         params["bos_token"] = bos_token
     if eos_token is not None:
         params["eos_token"] = eos_token
+    if vocab is not None:  # the file's name and size: the cached vocabularies never change in place
+        params["vocab"] = [vocab.name, vocab.stat().st_size]
     digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:12]
     return f"tiny-{chat_template}-g{GENERATOR_VERSION}-s{seed}-{digest}"
 
@@ -203,6 +212,7 @@ def make_tiny_model(
     extra_tokens: tuple[tuple[str, bool], ...] = (),
     bos_token: str | None = None,
     eos_token: str | None = None,
+    vocab: Path | None = None,
 ) -> Path:
     """Write (or reuse) a tiny model and return its path.
 
@@ -218,6 +228,10 @@ def make_tiny_model(
     ``bos_token`` / ``eos_token`` (e.g. ``"<bos>"``, ``"<｜end▁of▁sentence｜>"``) make that text the BOS / EOS
     token, added to the vocabulary as a control token if it is not there: a template's ``bos_token`` and
     ``eos_token`` then render as the real model's do (the official-template tests need this).
+
+    ``vocab`` (a ``ggml-vocab-*.gguf``) replaces the tiny vocabulary with that real tokenizer; with it,
+    ``n_vocab_words`` and ``extra_tokens`` do not apply, and ``bos_token``/``eos_token`` must be tokens
+    of that vocabulary.
     """
     path = Path(path)
     key = model_key(
@@ -234,6 +248,7 @@ def make_tiny_model(
         extra_tokens=extra_tokens,
         bos_token=bos_token,
         eos_token=eos_token,
+        vocab=vocab,
     )
     if path.suffix == ".gguf":
         target, key_file = path, path.with_name(path.name + ".key")
@@ -263,6 +278,7 @@ def make_tiny_model(
             extra_tokens=extra_tokens,
             bos_token=bos_token,
             eos_token=eos_token,
+            vocab=vocab,
             name=key,
         )
         os.chmod(tmp_name, 0o644)
@@ -292,6 +308,7 @@ def _write_model(
     name: str,
     bos_token: str | None = None,
     eos_token: str | None = None,
+    vocab: Path | None = None,
 ) -> None:
     import gguf
     import numpy as np
@@ -299,17 +316,23 @@ def _write_model(
     if n_embd % n_head or n_head % n_head_kv:
         raise ValueError("n_embd must be a multiple of n_head, and n_head a multiple of n_head_kv")
     template = CHAT_TEMPLATES.get(chat_template, chat_template)
-    tokens, scores, types = build_vocab(n_vocab_words, extra_tokens)
+    real = _real_vocab(vocab) if vocab is not None else None
+    if real is not None:
+        tokens, scores, types = list(real["tokenizer.ggml.tokens"][1]), [], []
+    else:
+        tokens, scores, types = build_vocab(n_vocab_words, extra_tokens)
     head_dim = n_embd // n_head
     n_embd_kv = head_dim * n_head_kv
 
-    for special in (bos_token, eos_token):
+    for special in (bos_token, eos_token) if real is None else ():
         if special is not None and special not in tokens:
             tokens.append(special)
             types.append(_CONTROL)
             scores.append(scores[-1] - 1.0)
     n_vocab = len(tokens)
-    if chat_template == "llama3":
+    if real is not None:
+        bos, eos = (tokens.index(t) if t is not None else None for t in (bos_token, eos_token))
+    elif chat_template == "llama3":
         bos, eos = tokens.index("<|begin_of_text|>"), tokens.index("<|eot_id|>")
     else:
         bos, eos = tokens.index("<s>"), tokens.index("</s>")
@@ -332,19 +355,31 @@ def _write_model(
     writer.add_vocab_size(n_vocab)
     writer.add_file_type(gguf.LlamaFileType.ALL_F32)
 
-    writer.add_tokenizer_model("llama")
-    writer.add_token_list(tokens)
-    writer.add_token_scores(scores)
-    writer.add_token_types(types)
-    writer.add_unk_token_id(0)
-    writer.add_bos_token_id(bos)
-    writer.add_eos_token_id(eos)
-    writer.add_add_bos_token(add_bos_token)
-    writer.add_add_eos_token(False)
-    # No "▁" before the first word or after a special token: tokenize -> detokenize is the identity, so the
-    # prompt the server echoes is byte-identical to the prompt sent (as with the BPE vocabularies of real
-    # ChatML and Llama-3 models).
-    writer.add_add_space_prefix(False)
+    if real is not None:
+        overridden = {"tokenizer.ggml.bos_token_id": bos, "tokenizer.ggml.eos_token_id": eos}
+        for key, (vtypes, value) in real.items():  # the real tokenizer, whole
+            if overridden.get(key) is not None:
+                continue
+            array = vtypes[0] == gguf.GGUFValueType.ARRAY
+            writer.add_key_value(key, value, vtypes[0], vtypes[-1] if array else None)
+        if bos is not None:
+            writer.add_bos_token_id(bos)
+        if eos is not None:
+            writer.add_eos_token_id(eos)
+    else:
+        writer.add_tokenizer_model("llama")
+        writer.add_token_list(tokens)
+        writer.add_token_scores(scores)
+        writer.add_token_types(types)
+        writer.add_unk_token_id(0)
+        writer.add_bos_token_id(bos)
+        writer.add_eos_token_id(eos)
+        writer.add_add_bos_token(add_bos_token)
+        writer.add_add_eos_token(False)
+        # No "▁" before the first word or after a special token: tokenize -> detokenize is the identity, so
+        # the prompt the server echoes is byte-identical to the prompt sent (as with the BPE vocabularies of
+        # real ChatML and Llama-3 models).
+        writer.add_add_space_prefix(False)
     if chat_template != NO_TEMPLATE:
         writer.add_chat_template(template)
 
@@ -367,9 +402,62 @@ def _write_model(
         writer.add_tensor(f"blk.{i}.ffn_up.weight", rand(n_ff, n_embd))
         writer.add_tensor(f"blk.{i}.ffn_down.weight", rand(n_embd, n_ff))
     writer.add_tensor("output_norm.weight", ones.copy())
-    writer.add_tensor("output.weight", rand(n_vocab, n_embd, scale=4.0))
+    if real is None:  # a real vocabulary's output is tied to the embeddings (llama.cpp reuses token_embd)
+        writer.add_tensor("output.weight", rand(n_vocab, n_embd, scale=4.0))
 
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
     writer.close()
+
+
+def _real_vocab(path: Path) -> dict[str, tuple[list[Any], Any]]:
+    """The tokenizer fields of a vocab-only GGUF (all but its chat template), as (value types, value)."""
+    import gguf
+
+    reader = gguf.GGUFReader(str(path))
+    fields: dict[str, tuple[list[Any], Any]] = {}
+    for key, field in reader.fields.items():
+        if key.startswith("tokenizer.") and key != "tokenizer.chat_template":
+            fields[key] = (list(field.types), field.contents())
+    if "tokenizer.ggml.tokens" not in fields:
+        raise ValueError(f"{path} has no token list")
+    return fields
+
+
+def make_tiny_lora(path: Path, *, n_embd: int = 64, n_vocab: int | None = None, rank: int = 4, seed: int = 1) -> Path:
+    """Write (or reuse) a LoRA adapter GGUF for the default tiny model (``make_tiny_model`` with
+    its default sizes): low-rank A/B pairs on ``output.weight`` and every layer's ``attn_q``, large
+    enough that scale 1 changes what the model writes. llama-server loads it with ``--lora FILE``
+    and lists it at /lora-adapters. ``path`` is a cache directory, as for ``make_tiny_model``."""
+    import gguf
+    import numpy as np
+
+    n_vocab = n_vocab if n_vocab is not None else len(build_vocab()[0])
+    digest = hashlib.sha256(json.dumps([GENERATOR_VERSION, n_embd, n_vocab, rank, seed]).encode()).hexdigest()[:12]
+    target = Path(path) / f"tiny-lora-g{GENERATOR_VERSION}-{digest}.gguf"
+    if target.is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    fd, tmp_name = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        writer = gguf.GGUFWriter(tmp_name, "llama")
+        writer.add_type("adapter")
+        writer.add_string("adapter.type", "lora")
+        writer.add_float32("adapter.lora.alpha", float(rank))
+        # ggml's ne is numpy's shape reversed: lora_a is ne [n_in, rank], lora_b ne [rank, n_out].
+        pairs = {"output.weight": (n_embd, n_vocab), **{f"blk.{i}.attn_q.weight": (n_embd, n_embd) for i in range(2)}}
+        for name, (n_in, n_out) in pairs.items():
+            writer.add_tensor(f"{name}.lora_a", (rng.standard_normal((rank, n_in)) * 2.0).astype(np.float32))
+            writer.add_tensor(f"{name}.lora_b", (rng.standard_normal((n_out, rank)) * 2.0).astype(np.float32))
+        writer.write_header_to_file()
+        writer.write_kv_data_to_file()
+        writer.write_tensors_to_file()
+        writer.close()
+        os.replace(tmp_name, target)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return target

@@ -146,7 +146,7 @@ async def test_a_model_without_a_chat_template_is_named_and_its_answers_end(
     app = make_app(server.url, default_settings={"n_predict": 16})  # default_template: "server"
     async with app.run_test(size=(120, 30)) as pilot:
         screen = app.main
-        await wait_for(pilot, lambda: "no chat template" in status(app, "model-note"))
+        await wait_for(pilot, lambda: "no chat template" in status(app, "template"))
         screen.query_one(Composer).insert("hi")
         await pilot.press("enter")
         view = await wait_for_answer(pilot)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import random
 import threading
 import time
 import types
@@ -32,10 +33,12 @@ from aiohttp import web
 from textual.pilot import Pilot
 from textual.widgets import Input, TextArea
 
+import llama_tui.chat.compare as compare_module
 import llama_tui.client.api as client_api
 import llama_tui.screens.session_switcher as session_switcher
 from llama_tui.app import LlamaTui
 from llama_tui.domain import ChatMessage, SamplingSettings, Session
+from llama_tui.screens.compare import CompareScreen
 from llama_tui.screens.main import MainScreen
 from llama_tui.server_state import ServerState
 from llama_tui.store import Store
@@ -43,7 +46,7 @@ from llama_tui.widgets.composer import Composer
 from llama_tui.widgets.message_view import MessageView
 from llama_tui.widgets.status_bar import StatusBar
 from tests.harness.app import FIXED_NOW, wait_for
-from tests.harness.demo_server import DemoServer, answer_chunks
+from tests.harness.demo_server import COMPARE_SPEC, COMPARE_VARIANTS, DemoServer, answer_chunks
 
 SIZE = (120, 36)
 SHOWN_URL = "http://127.0.0.1:8080"  # what the status bar shows instead of the fake server's random port
@@ -405,3 +408,30 @@ def test_unreachable_server(snap_compare: Any, make_app: Callable[..., LlamaTui]
     add_conversation(store)
     app = open_newest(make_app(UNREACHABLE_URL, store=store, clock=lambda: FIXED_NOW, default_template="chatml"))
     assert snap_compare(app, terminal_size=SIZE, run_before=after_start(None))
+
+
+def test_compare_screen(
+    snap_compare: Any, app: LlamaTui, server: SnapshotServer, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ctrl+o after an exchange: a temperature sweep with one seed for all, three answers side by
+    side with the server's figures, the summary table, the second column focused."""
+    add_conversation(store)
+    server.variants = COMPARE_VARIANTS
+    monkeypatch.setattr(compare_module, "SEEDS", random.Random(7))  # the shared seed in the header
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        screen = await started(pilot, server)
+        composer = screen.query_one(Composer)
+        composer.focus()
+        composer.insert("And what do they eat?")
+        await pilot.press("ctrl+o")
+        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen) and app.screen.is_mounted)
+        compare = app.screen
+        assert isinstance(compare, CompareScreen)
+        compare.query_one("#compare-targets", Input).value = COMPARE_SPEC
+        await pilot.press("enter")  # in the prompt: run
+        await wait_for(pilot, lambda: compare.ended)
+        await pilot.press("2")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

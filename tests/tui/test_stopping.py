@@ -1,6 +1,7 @@
 """Stopping an answer stops the real llama-server, every way the app can stop it, and never
-silently (issue 13, items 1 and 13): Esc (from the composer or from a message), switching session
-(ctrl+down, ctrl+n) and quitting, each during a long stream, leave /slots idle within a second."""
+silently (issue 13, items 1 and 13): Esc (from the composer or from a message) and quitting, each
+during a long stream, leave /slots idle within a second. Switching session (ctrl+down, ctrl+n) lets
+the answer go on in the background (issue 14); Esc back in its session stops it the same way."""
 
 from __future__ import annotations
 
@@ -77,9 +78,12 @@ async def test_esc_during_a_long_stream_stops_the_server_and_says_so(
 
 
 @pytest.mark.parametrize("key", ["ctrl+down", "ctrl+n"])
-async def test_switching_session_during_a_stream_stops_it_and_says_so(
+async def test_switching_session_during_a_stream_lets_it_go_on_and_esc_back_there_stops_it(
     make_app, big_context_server, endless, key: str
 ) -> None:
+    """Switching no longer stops the answer (issue 14: it goes on in the background, README), and
+    leaves nothing half-done: the session switched to is idle and usable, Esc there stops nothing,
+    and back in the first session Esc frees the server within a second, with all the text stored."""
     app = make_app(big_context_server.url, default_template="chatml")
     app.store.create_session(Session(title="an older session"))  # for ctrl+down to go to
     app.services.new_session = True  # as `llama-tui --new`
@@ -87,14 +91,38 @@ async def test_switching_session_during_a_stream_stops_it_and_says_so(
     async with app.run_test(size=(120, 30)) as pilot:
         screen = app.main
         await wait_for(pilot, lambda: screen.session is not None and len(screen.refresh_sessions()) == 2)
-        first = screen.session
+        first = screen.session.id
         answer = await start_long_answer(pilot, big_context_server.url)
+        shown_before = answer.text
         await pilot.press(key)
+        await wait_for(pilot, lambda: screen.session is not None and screen.session.id != first)
+
+        # Over there: nothing streams on screen, the answer goes on (the server is still at it).
+        assert not screen.is_generating and screen.answering.generating_elsewhere == 1
+        assert all(view.message.state != "streaming" for view in screen.query(MessageView))
+        assert isinstance(screen.focused, Composer)
+        assert await busy(big_context_server.url) == 1
+        assert not any("stopped" in n for n in notes.texts)
+        # Esc there stops nothing of the first session.
+        await pilot.press("escape")
+        await pilot.pause(0.3)
+        assert screen.answering.generating_elsewhere == 1 and await busy(big_context_server.url) == 1
+        assert app.store.get_message(answer.message.id).state == "streaming"
+
+        # Back: the answer streams on screen again, and Esc stops the server there.
+        await screen.open_session(first)
+        assert screen.is_generating
+        view = screen.query(MessageView)[-1]
+        assert view.message.id == answer.message.id
+        await pilot.press("escape")
         await assert_idle_within_a_second(big_context_server.url)
-        await wait_for(pilot, lambda: screen.session is not first and not screen.is_generating)
-        assert any("was stopped" in n for n in notes.texts)
+        await wait_for(pilot, lambda: view.message.state == "interrupted")
+        assert any("Answer stopped" in n for n in notes.texts)
+        assert not screen.is_generating and screen.answering.generating_elsewhere == 0
+        # Nothing lost: what was shown before the switch, and what came while away, is stored.
         stored = app.store.get_message(answer.message.id)
-        assert stored.state == "interrupted" and len(stored.content) > 200
+        assert stored.state == "interrupted" and stored.content == view.text
+        assert stored.content.startswith(shown_before) and len(stored.content) > len(shown_before)
 
 
 async def test_quitting_during_a_stream_stops_the_server(make_app, big_context_server, endless) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from llama_tui.config import ConfigError, check_knobs
-from llama_tui.domain import SAMPLERS, SettingError, format_knob, parse_knob
+from llama_tui.knobs import SAMPLERS, SettingError, format_knob, parse_knob
 
 
 @pytest.mark.parametrize(

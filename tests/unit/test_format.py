@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from llama_tui.format import format_age, format_slot_cache, format_timings
+from llama_tui.format import format_age, format_reasoning, format_slot_cache, format_timings, readable_bytes
 
 
 def test_format_timings_uses_the_servers_figures() -> None:
@@ -42,3 +42,38 @@ def test_the_footer_note_of_a_restored_session_cache() -> None:
     # Nothing to say, or a meta from an imported file that is not ours.
     for meta in (None, {}, {"slot_cache": "x"}, note(cache_n=True, reused=True), note(cache_n=-3, reused=True)):
         assert format_slot_cache(meta) == ""  # type: ignore[arg-type]
+
+
+def test_format_reasoning_counts_reasoning_and_answer_apart() -> None:
+    meta = {"reasoning_tokens": 1412, "reasoning_s": 5.234, "answer_tokens": 88, "answer_s": 1.06}
+    assert format_reasoning(meta) == "reasoning 1,412 tok in 5.2 s · answer 88 tok in 1.1 s"
+    stopped = {**meta, "reasoning_stopped": True}
+    assert format_reasoning(stopped).endswith(" · reasoning ended early (ctrl+g)")
+    assert format_reasoning(None) == format_reasoning({}) == ""
+    assert format_reasoning({"answer_tokens": 5, "answer_s": 1.0}) == ""  # it did not reason
+
+
+@pytest.mark.parametrize(
+    "bad", [float("nan"), float("inf"), -3, "12", True, None, [1]], ids=lambda v: type(v).__name__ + repr(v)
+)
+def test_format_reasoning_reads_bad_numbers_as_zero(bad: object) -> None:
+    """An imported file's meta is untrusted: a number that is not one shows as 0, never as text."""
+    meta = {"reasoning_tokens": 10, "reasoning_s": bad, "answer_tokens": bad, "answer_s": 2.0}
+    assert format_reasoning(meta) == "reasoning 10 tok in 0.0 s · answer 0 tok in 2.0 s"
+    assert format_reasoning({"reasoning_tokens": bad, "reasoning_stopped": "yes"}) == ""
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        (b"hello", "hello"),
+        ("𓀀".encode(), "𓀀"),
+        (b"\xf0\x93", "<0xF0><0x93>"),  # the start of a four-byte character
+        (b"\x80\x80", "<0x80><0x80>"),  # its end
+        (" 日".encode() + b"\xe6", " 日<0xE6>"),  # a whole character, then part of the next
+        (b"\xe6\x97a", "<0xE6><0x97>a"),  # a broken sequence followed by text
+        (b"", ""),
+    ],
+)
+def test_readable_bytes_shows_parts_of_characters_as_byte_tokens(raw: bytes, shown: str) -> None:
+    assert readable_bytes(raw) == shown

@@ -84,7 +84,7 @@ async def test_a_model_with_its_own_template_is_not_taken_for_the_fallback(llama
 async def test_every_sampler_name_the_settings_accept_is_one_the_server_uses(llama_server) -> None:
     """#13.9: llama-server drops an unknown sampler name without a word; the settings refuse
     names it would drop, so each one they accept must be one it keeps."""
-    from llama_tui.domain import SAMPLER_ALIASES, SAMPLERS
+    from llama_tui.knobs import SAMPLER_ALIASES, SAMPLERS
 
     async with LlamaCppClient(llama_server.url) as client:
         for name in (*SAMPLERS, *SAMPLER_ALIASES):
@@ -92,3 +92,31 @@ async def test_every_sampler_name_the_settings_accept_is_one_the_server_uses(lla
             assert result.final.generation_settings["samplers"] == [SAMPLER_ALIASES.get(name, name)], name
         dropped = await collect(client.stream_completion("hi", n_predict=1, samplers=["foo"]))
         assert dropped.final.generation_settings["samplers"] == []
+
+
+async def test_a_reasoning_budget_ends_the_reasoning_on_a_raw_completion(
+    llama_server_bin, tiny_models_dir, server_logs_dir
+) -> None:
+    """llama-server's budget works on /completion when the request names the markers
+    (budget_fields): 5 tokens of reasoning, then the server writes the closing marker itself.
+    Without a budget the random model does not close it in 40 tokens."""
+    from llama_tui.chat.request import budget_fields
+    from llama_tui.reasoning import format_for, start_for
+    from tests.harness.server import LlamaServer
+    from tests.harness.tiny_model import REASONING_TOKENS, make_tiny_model
+
+    prompt = "<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n<think>\n"
+    fmt = format_for("qwen3.5", prompt)
+    base = {"n_predict": 40, "temperature": 0, "preserved_tokens": list(fmt.preserved_tokens)}
+    model = make_tiny_model(tiny_models_dir, extra_tokens=REASONING_TOKENS)
+    with LlamaServer(llama_server_bin, model, log_dir=server_logs_dir) as server:
+        async with LlamaCppClient(server.url) as client:
+            free = await collect(client.stream_completion(prompt, **base))
+            budget = {**base, "reasoning_budget_tokens": 5}
+            budget.update(budget_fields(budget, fmt, start_for(fmt, prompt)))
+            limited = await collect(client.stream_completion(prompt, **budget))
+            before, marker, _ = limited.content.partition("</think>")
+            reasoning_tokens = await client.tokenize(before.removesuffix("\n"))
+    assert "</think>" not in free.content
+    assert marker and before.endswith("\n")  # the budget's message, then the marker
+    assert 3 <= len(reasoning_tokens) <= 6  # 5 tokens of reasoning (a piece may merge or split)

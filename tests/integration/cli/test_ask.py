@@ -128,3 +128,53 @@ def test_an_empty_prompt_is_a_usage_error_and_generates_nothing(
     assert result.returncode == 2, result.stderr
     assert "the prompt is empty" in result.stderr
     assert result.stdout == ""
+
+
+def test_a_grammar_file_gives_exactly_yes_or_no(llama_server, tmp_path: Path) -> None:
+    grammar = tmp_path / "yes-no.gbnf"
+    grammar.write_text('root ::= "yes" | "no"\n')
+    for seed in ("1", "2", "3"):
+        result = ask("Is it?", "--server", llama_server.url, "--grammar-file", str(grammar), "--seed", seed, "--json")
+        assert result.returncode == 0, result.stderr
+        data = json.loads(result.stdout)
+        assert data["content"] in ("yes", "no") and data["constrained"] == "grammar"
+
+
+def test_a_bad_grammar_is_refused_with_where_and_nothing_is_sent(llama_server, tmp_path: Path) -> None:
+    grammar = tmp_path / "bad.gbnf"
+    grammar.write_text('root ::= "yes" | maybe\n')
+    result = ask("Is it?", "--server", f"http://127.0.0.1:{closed_port()}", "--grammar-file", str(grammar))
+    # Refused before any connection (the server address is closed): exit 2, line and column.
+    assert result.returncode == 2 and result.stdout == ""
+    assert "grammar: line 1, column 18: rule 'maybe' is used but never defined" in result.stderr
+
+
+def test_the_servers_refusal_of_a_grammar_is_its_own_message(llama_server, tmp_path: Path) -> None:
+    grammar = tmp_path / "token.gbnf"
+    grammar.write_text("root ::= <nosuchtoken>\n")  # only the model's vocabulary can say
+    result = ask("Is it?", "--server", llama_server.url, "--grammar-file", str(grammar))
+    assert result.returncode == 4 and result.stdout == ""
+    assert "failed to parse grammar" in result.stderr
+
+
+def test_a_json_schema_gives_json_that_validates(llama_server, tmp_path: Path) -> None:
+    schema = tmp_path / "s.json"
+    schema.write_text(json.dumps({"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}))
+    result = ask("JSON?", "--server", llama_server.url, "--json-schema", str(schema), "-n", "300", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert isinstance(json.loads(data["content"])["n"], int)
+    assert data["constrained"] == "json_schema" and data["schema_ok"] is True
+
+
+def test_params_and_logit_bias_are_checked_and_sent(llama_server) -> None:
+    bad = ask("hi", "--server", llama_server.url, "--param", "repeat_last_n=-1")
+    assert bad.returncode == 2 and "repeat_last_n must be at least 0" in bad.stderr
+    result = ask(
+        "hi", "--server", llama_server.url, "-n", "300", "--param", "ignore_eos=true",
+        "--logit-bias", '" the"=30', "--json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["timings"]["predicted_n"] == 300  # ignore_eos: ran to n_predict
+    assert data["content"].count(" the") > 250  # the boost went through (the noise alone: a handful)

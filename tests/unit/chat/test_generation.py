@@ -12,7 +12,7 @@ import pytest
 
 from llama_tui.chat.generation import Generation
 from llama_tui.chat.request import CompletionRequest, PromptError
-from llama_tui.client import FinalEvent, ProgressEvent, StreamCutOff, TokenEvent
+from llama_tui.client import FinalEvent, KeepAliveEvent, ProgressEvent, RetryEvent, StreamCutOff, TokenEvent
 from llama_tui.domain import ChatMessage, Session
 from llama_tui.reasoning import THINK, Start
 from llama_tui.store import Store, StoreError
@@ -48,6 +48,7 @@ class Sink:
         self.tokens: list[tuple[int, bool]] = []
         self.progress: list[float] = []
         self.store_errors: list[StoreError] = []
+        self.statuses: list[str] = []
         self.block_after = block_after
 
     async def on_text(self, text: str) -> None:
@@ -63,6 +64,9 @@ class Sink:
 
     def on_progress(self, event: ProgressEvent) -> None:
         self.progress.append(event.fraction)
+
+    def on_status(self, text: str) -> None:
+        self.statuses.append(text)
 
     def on_store_error(self, error: StoreError) -> None:
         self.store_errors.append(error)
@@ -260,3 +264,71 @@ async def test_stop_thinking_while_answering_changes_nothing(store: Store) -> No
     assert len(client.asked) == 1
     saved = store.get_message(answer.id)
     assert saved.content == "Answer here." and saved.reasoning is None and saved.meta is None
+
+
+async def test_retries_and_keep_alive_pings_are_reported_to_the_sink_in_plain_words(store: Store) -> None:
+    answer = streaming_answer(store)
+    retry = RetryEvent("rate limited (429)", 120.0, 1, 2)
+    client = ScriptedClient([retry, KeepAliveEvent(3.4, 1), KeepAliveEvent(41.0, 5), TokenEvent("a", [1]), FINAL])
+    sink = Sink()
+    result = await Generation(client, store).run(answer, request(), sink)  # type: ignore[arg-type]
+    assert result.message.content == "a" and result.message.state == "complete"
+    assert sink.statuses == [
+        "rate limited (429): retrying in 120 s (retry 1 of 2)",
+        "waiting for llama-server: 3 s, no text yet (it says it is still working)",
+        "waiting for llama-server: 41 s, no text yet (it says it is still working)",
+    ]
+
+
+async def test_pings_after_some_tokens_say_how_many_came(store: Store) -> None:
+    answer = streaming_answer(store)
+    client = ScriptedClient([TokenEvent("a", [1, 2]), KeepAliveEvent(9.0, 1), FINAL])
+    sink = Sink()
+    await Generation(client, store).run(answer, request(), sink)  # type: ignore[arg-type]
+    assert sink.statuses == ["waiting for llama-server: 9 s, 2 tokens so far (it says it is still working)"]
+
+
+async def test_an_unexpected_failure_is_told_in_plain_words_and_its_detail_kept(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    answer = streaming_answer(store)
+    client = ScriptedClient([TokenEvent("kept", [1]), ZeroDivisionError("division by zero")])
+    result = await Generation(client, store).run(answer, request(), Sink())  # type: ignore[arg-type]
+    stored = store.get_message(answer.id)
+    assert stored.content == "kept" and stored.state == "interrupted"
+    assert stored.error == "the answer stopped because of an unexpected problem in llama-tui (what arrived is kept)"
+    assert result.error is not None and "ZeroDivisionError" not in result.error.message
+    assert (stored.meta or {})["failure_detail"] == "ZeroDivisionError: division by zero"
+    assert "ZeroDivisionError: division by zero" in caplog.text  # the log has the traceback
+
+
+async def test_stop_thinking_under_a_reasoning_budget_does_not_restart_the_budget(store: Store) -> None:
+    """With a budget the request says the prompt opened the reasoning (`generation_prompt`); once
+    ctrl+g has closed it, the continued request must not say so again, or the server's budget
+    would count the answer as reasoning and force the closing marker into it."""
+    answer = streaming_answer(store)
+    client = TwoStreams([TokenEvent("Forty-two.", [9]), FINAL])
+    generation = Generation(client, store)
+
+    class Impatient(Sink):
+        def on_reasoning(self, text: str) -> None:
+            self.reasoning.append(text)
+            generation.end_reasoning()
+
+    budget = {"reasoning_budget_tokens": 50, "reasoning_budget_start_tag": "<think>", "generation_prompt": "<think>\n"}
+
+    async def build() -> CompletionRequest:
+        return CompletionRequest("PROMPT<think>\n", dict(budget), THINK, Start.REASONING)
+
+    await generation.run(answer, build, Impatient())  # type: ignore[arg-type]
+    (_, first), (_, second) = client.asked
+    assert first["generation_prompt"] == "<think>\n"
+    assert "generation_prompt" not in second and second["reasoning_budget_tokens"] == 50
+
+
+async def test_a_constrained_answer_records_it(store: Store) -> None:
+    answer = streaming_answer(store)
+    client = ScriptedClient([TokenEvent('{"n": ', [1]), TokenEvent("1}", [2]), FINAL])
+    schema = {"type": "object", "required": ["n"]}
+    await Generation(client, store).run(answer, request(json_schema=schema), Sink())  # type: ignore[arg-type]
+    assert store.get_message(answer.id).meta == {"constrained": "json_schema", "schema_ok": True}

@@ -18,6 +18,7 @@ from llama_tui.chat.request import (
     build_history,
     choose_slot,
     completion_params,
+    for_target,
     merge_stops,
     render_prompt,
     template_stops,
@@ -167,6 +168,33 @@ async def test_options_go_to_the_models_template_and_its_prompt_says_where_outpu
     assert request.start is Start.REASONING and request.reasoning.name == "think"
 
 
+async def test_the_models_template_gets_only_the_options_offered_for_it() -> None:
+    """A session keeps the options of a template it used before (gpt-oss's date): the model's own
+    template gets only thinking and reasoning effort, the kwargs the settings pane offers for it."""
+    server = TemplateServer()
+    builder = RequestBuilder(StandInConnection(server))  # type: ignore[arg-type]
+    options = {"today": "2025-01-31", "reasoning_effort": "low", "enable_thinking": False}
+    session = Session(id=1, template="server", template_options=options)
+    await builder.build(session, [ChatMessage(role="user", content="q")], {})
+    assert server.kwargs == [{"reasoning_effort": "low", "enable_thinking": False}]
+
+
+async def test_an_invalid_stored_option_leaves_the_default() -> None:
+    """A value that is not valid (e.g. from an imported file) is not sent and does not fail the prompt:
+    the default applies, as the settings pane shows."""
+    server = TemplateServer()
+    builder = RequestBuilder(StandInConnection(server))  # type: ignore[arg-type]
+    session = Session(id=1, template="server", template_options={"enable_thinking": "yes", "reasoning_effort": "low"})
+    await builder.build(session, [ChatMessage(role="user", content="q")], {})
+    assert server.kwargs == [{"reasoning_effort": "low"}]
+    session.template = "qwen3.5"
+    request = await builder.build(session, [ChatMessage(role="user", content="q")], {})
+    assert isinstance(request.prompt, str) and request.prompt.endswith("<|im_start|>assistant\n<think>\n")  # on
+    session.template_options["enable_thinking"] = False
+    request = await builder.build(session, [ChatMessage(role="user", content="q")], {})
+    assert isinstance(request.prompt, str) and request.prompt.endswith("<think>\n\n</think>\n\n")
+
+
 async def test_continuing_an_answer_puts_its_reasoning_back_before_it() -> None:
     server = TemplateServer(generation_prompt="[assistant]<think>\n")
     builder = RequestBuilder(StandInConnection(server))  # type: ignore[arg-type]
@@ -183,3 +211,56 @@ async def test_reasoning_is_resent_only_where_the_template_keeps_it() -> None:
     assert [m.reasoning for m in build_history(Session(template="server"), path)] == [None, None]
     kept = build_history(Session(template="glm4.7"), path)  # GLM-4.7 renders earlier reasoning
     assert [m.reasoning for m in kept] == [None, "R"] and kept[1].content == "A"
+
+
+def test_a_reasoning_budget_names_the_formats_markers() -> None:
+    from llama_tui.chat.request import budget_fields
+    from llama_tui.reasoning import HARMONY, THINK
+
+    assert budget_fields({"temperature": 1}, THINK, Start.REASONING) == {}
+    assert budget_fields({"reasoning_budget_tokens": -1}, THINK, Start.REASONING) == {}
+    assert budget_fields({"reasoning_budget_tokens": 64}, THINK, Start.REASONING) == {
+        "reasoning_budget_start_tag": "<think>",
+        "reasoning_budget_end_tags": ["</think>"],
+        "reasoning_budget_message": "\n",
+        "generation_prompt": "<think>\n",  # the prompt opened it: counting starts at once
+    }
+    outside = budget_fields({"reasoning_budget_tokens": 0}, HARMONY, Start.OUTSIDE)
+    assert outside["reasoning_budget_end_tags"] == ["<|end|>"] and "generation_prompt" not in outside
+    # Never with a schema: the server would feed the opening to the schema's grammar.
+    assert "generation_prompt" not in budget_fields(
+        {"reasoning_budget_tokens": 8, "json_schema": {}}, THINK, Start.REASONING
+    )
+
+
+def test_constraints_are_sent_in_the_servers_format() -> None:
+    params = completion_params(
+        SamplingSettings({"json_schema": '{"type": "object"}', "logit_bias": {" no": False}, "grammar": "root ::= x"})
+    )
+    assert params["json_schema"] == {"type": "object"}
+    assert params["logit_bias"] == [[" no", False]]
+    assert params["grammar"] == "root ::= x"
+
+
+async def test_a_compare_target_asks_its_own_template_model_and_settings_on_its_own_server() -> None:
+    session = Session(
+        id=3,
+        template="server",
+        system_prompt="S",
+        settings=SamplingSettings({"temperature": 0.7, "seed": 1}),
+        template_options={"enable_thinking": False},
+    )
+    asked = for_target(session, template="chatml", model="gemma", settings={"temperature": 0.2})
+    assert (asked.template, asked.model, asked.settings.values) == ("chatml", "gemma", {"temperature": 0.2, "seed": 1})
+    assert (asked.id, asked.system_prompt, asked.template_options) == (3, "S", {"enable_thinking": False})
+    assert session.settings.values == {"temperature": 0.7, "seed": 1} and session.template == "server"  # untouched
+    same = for_target(session)
+    assert (same.template, same.model, same.settings.values) == ("server", None, session.settings.values)
+    # on(): the same builder, rendering the model's own template through the target's server.
+    app = ServerConnection(LlamaCppClient("http://127.0.0.1:9"))  # never contacted
+    builder = RequestBuilder(app, {"mine": object()})
+    target_server = TemplateServer(bos="")
+    target = builder.on(target_server)  # type: ignore[arg-type]
+    request = await target.build(Session(id=1, template="server"), [ChatMessage(role="user", content="q")], {})
+    assert request.prompt == "[user]q[assistant]" and target_server.seen == [[{"role": "user", "content": "q"}]]
+    assert builder.connection is app and target.custom_templates == builder.custom_templates

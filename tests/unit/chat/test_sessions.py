@@ -83,3 +83,34 @@ def test_a_write_guard_says_it_once_and_saves_kept_answers_when_writing_works(
     saved = store.get_message(answer.id)
     assert saved.content == "the whole answer" and saved.state == "complete"
     assert reports.recovered == 1 and not writes.unsaved
+
+
+def test_the_trash_lists_restores_purges_and_empties_and_a_gone_session_is_no_failure(store: Store) -> None:
+    reports = Reports()
+    sessions = Sessions(store, WriteGuard(store, reports.failed), clock=lambda: 0.0)
+    kept, purged, emptied = (sessions.create("chatml", {}, None) for _ in range(3))
+    for session, title in ((kept, "kept"), (purged, "purged"), (emptied, "emptied")):
+        assert session.id is not None
+        sessions.rename(session, title)
+        assert sessions.delete(session.id)
+    assert [t.title for t in sessions.trash()] == ["emptied", "purged", "kept"]
+    assert kept.id is not None and purged.id is not None
+    assert sessions.restore(kept.id) and store.get_session(kept.id).title == "kept"
+    assert sessions.purge(purged.id)
+    # Gone already (another instance purged or restored it): False, and no "cannot save".
+    assert not sessions.purge(purged.id) and not sessions.restore(purged.id) and not sessions.purge(kept.id)
+    assert sessions.empty_trash() == 1
+    assert sessions.trash() == [] and reports.failures == []
+
+
+def test_a_blank_session_left_is_gone_for_good_not_in_the_trash(store: Store) -> None:
+    """Leaving a blank session this instance made drops it (no pile of "New session" entries):
+    in the trash it would make the same pile there, so it is deleted for good."""
+    reports = Reports()
+    sessions = Sessions(store, WriteGuard(store, reports.failed), clock=lambda: 0.0)
+    blank, used = (sessions.create("chatml", {}, None) for _ in range(2))
+    assert blank.id is not None and used.id is not None
+    sessions.rename(used, "used")
+    assert sessions.drop_if_blank(blank) and sessions.get(blank.id) is None
+    assert not sessions.drop_if_blank(used) and sessions.get(used.id) is not None
+    assert sessions.trash() == [] and reports.failures == []

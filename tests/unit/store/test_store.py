@@ -475,6 +475,23 @@ def test_soft_delete_restore_and_purge(store: Store, clock: Clock) -> None:
     assert [x.id for x in store.list_sessions()] == [keep.id]
 
 
+def test_a_blank_session_is_dropped_for_good_and_one_with_anything_in_it_is_kept(store: Store) -> None:
+    blank = new_session(store, "")
+    assert store.drop_blank_session(blank.id or 0)
+    assert store.list_trash() == [] and store.list_sessions() == []
+    assert not store.drop_blank_session(blank.id or 0)  # gone already
+    titled, drafted, spoken = (new_session(store, t) for t in ("titled", "", ""))
+    prompted = new_session(store, "", system_prompt="be brief")
+    store.save_draft(drafted.id or 0, "half a thought")
+    say(store, spoken, "hello")
+    store.rename_session(spoken.id or 0, "")
+    trashed = new_session(store, "")
+    store.delete_session(trashed.id or 0)
+    for kept in (titled, drafted, prompted, spoken, trashed):
+        assert not store.drop_blank_session(kept.id or 0)
+    assert len(store.list_sessions()) == 4 and [t.id for t in store.list_trash()] == [trashed.id]
+
+
 # -- search ------------------------------------------------------------------------------------
 
 
