@@ -28,6 +28,7 @@ REGISTRY: dict[str, str] = {
     "scale": "bench.scale",
     "peer_compare": "bench.peer_compare",
     "kv_restore": "bench.kv_restore",
+    "server_speed": "bench.server_speed",
 }
 # Still runnable by name (bench/run peer_elia), not part of the default run: peer_compare measures elia
 # the same way, against the same server as llama-tui.

@@ -316,3 +316,30 @@ def real_server(
     finally:
         server.stop()
         shutil.rmtree(logs, ignore_errors=True)
+
+
+# -- a neighbour that burns a core ------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def neighbour(cores: int = 1) -> Iterator[list[int]]:
+    """``cores`` processes that each burn one CPU core (a busy loop) until the block ends: the
+    machine of a user whose build or model runs beside the app. Yields their pids."""
+    import subprocess
+
+    procs = [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"], stdin=subprocess.DEVNULL) for _ in range(cores)
+    ]
+    try:
+        yield [p.pid for p in procs]
+    finally:
+        for p in procs:
+            p.kill()
+        for p in procs:
+            p.wait()
+
+
+def percentile(xs: Sequence[float], q: float) -> float:
+    """The q-quantile (0..1) of xs, nearest rank."""
+    s = sorted(xs)
+    return s[min(len(s) - 1, max(0, round(q * (len(s) - 1))))]

@@ -13,9 +13,9 @@ Nothing in llama_tui is changed. Instrumentation only observes:
 - frames: ``App._display`` is wrapped to note the time of every compositor update (headless, Textual
   does all the work of a frame (layout, compositing, the update's strips) except encoding it for the
   terminal and writing it); a frame "shows" a state if the state held when the frame was made;
-- ``MessageView.finish`` and ``MessageView.write`` and ``Markdown.append`` are wrapped to note when
-  they return / how often they run;
-- CPU time is ``time.process_time()`` (all threads of this process, Markdown's parser thread included).
+- ``MessageView.finish`` and ``MessageView.write`` and ``MessageBody.append`` are wrapped to note
+  when they return / how often they run;
+- CPU time is ``time.process_time()`` (all threads of this process, the layout thread included).
 
 Times are ``time.monotonic()`` (CLOCK_MONOTONIC: the same clock as the replay server's
 ``last_event_sent``).
@@ -86,24 +86,22 @@ class Frames:
 
 
 class Hooks:
-    """Class-level wrappers on MessageView.write/finish and Markdown.append (observe only)."""
+    """Class-level wrappers on MessageView.write/finish and MessageBody.append (observe only)."""
 
     def __init__(self) -> None:
-        from textual.widgets import Markdown
-
+        from llama_tui.widgets.message_body import MessageBody
         from llama_tui.widgets.message_view import MessageView
 
         self.finished: list[float] = []
         self.writes = 0
         self.first_write: float | None = None
         self.write_marks: list[tuple[int, float, float]] = []  # (writes, monotonic, cpu) every 100 writes
-        self.appends = 0
-        self.in_flight: list[Any] = []  # Markdown.append work not finished yet
+        self.appends = 0  # updates of the message's text on screen
         hooks = self
 
         orig_finish = MessageView.finish
         orig_write = MessageView.write
-        orig_append = Markdown.append
+        orig_append = MessageBody.append
 
         async def finish(view: Any, message: Any) -> None:
             await orig_finish(view, message)
@@ -117,15 +115,13 @@ class Hooks:
                 hooks.write_marks.append((hooks.writes, monotonic(), cpu()))
             await orig_write(view, text)
 
-        def append(md: Any, markdown: str) -> Any:
+        def append(body: Any, markdown: str) -> None:
             hooks.appends += 1
-            awaitable = orig_append(md, markdown)  # an AwaitComplete: its work is already scheduled
-            hooks.in_flight = [a for a in hooks.in_flight if not a.is_done] + [awaitable]
-            return awaitable
+            orig_append(body, markdown)
 
         MessageView.finish = finish  # type: ignore[method-assign]
         MessageView.write = write  # type: ignore[method-assign]
-        Markdown.append = append  # type: ignore[method-assign]
+        MessageBody.append = append  # type: ignore[method-assign]
 
     def marks(self, t0: float, c0: float) -> list[tuple[int, float, float]]:
         """(writes, seconds, CPU seconds) since (t0, c0), every 100 writes."""
@@ -263,7 +259,9 @@ async def mode_stream(args: argparse.Namespace) -> dict[str, Any]:
                 }
                 screen.action_stop()
                 return timed_out
-            await asyncio.sleep(0.05 if not deadline else 0.005)
+            # Polled rarely: the poll is a blocking HTTP request in the app's process (its CPU counts
+            # as the app's); the finish time comes from the hook, not from this loop.
+            await asyncio.sleep(0.5 if not deadline else 0.05)
         t_finish = hooks.finished[0]
         cpu_finish = cpu()
         t_frame = await frames.next_frame(t_finish)
@@ -350,7 +348,7 @@ async def mode_burst(args: argparse.Namespace) -> dict[str, Any]:
         view.start_stream()
 
         def busy() -> bool:
-            return view._stream.busy or any(not a.is_done for a in hooks.in_flight)
+            return view._stream.busy
 
         async def absorbed(since: float) -> float:
             while busy():
@@ -406,7 +404,7 @@ async def mode_burst(args: argparse.Namespace) -> dict[str, Any]:
                     "cpu_s": c1 - c0,
                     "appends": hooks.appends - appends0,
                     "frames": len(frames.times) - frames0,
-                    "blocks": sum(len(chunk.children) for chunk in view.chunks()),
+                    "sections": len(view.markdown.document.sections()),
                 }
             )
         await view._stream.stop()
@@ -472,7 +470,9 @@ async def mode_input(args: argparse.Namespace) -> dict[str, Any]:
         assert hooks.first_write is not None
         t_first = hooks.first_write
         t_presses = monotonic()
-        during = await series(args.presses, args.gap, until=lambda: bool(hooks.finished))
+        # --whole-stream: press until the answer is complete (however many presses that takes).
+        count = 100_000 if args.whole_stream else args.presses
+        during = await series(count, args.gap, until=lambda: bool(hooks.finished))
         stream_finished = bool(hooks.finished)
         t_finish = hooks.finished[0] if hooks.finished else monotonic()
         if not stream_finished:  # do not wait for an app that lags far behind: stop the answer
@@ -503,7 +503,9 @@ async def mode_scale(args: argparse.Namespace) -> dict[str, Any]:
     """A store of N sessions (a copy, in --data-dir) with one big session. Starts on the newest small
     session; times (a) switching to the big session until the frame that shows its last screen,
     (b) refresh_sessions (store query + Sidebar.set_sessions) until the frame that shows it;
-    (c) VmRSS after all that."""
+    (c) VmRSS after all that; (d) ctrl+f search: the search screen, a query started (no debounce)
+    until the frame that shows its hits, for a rare word (one session holds it: a specific message,
+    as users search) and for two common words (thousands of hits to rank)."""
     from llama_tui.widgets.chat_pane import ChatPane
     from llama_tui.widgets.message_view import MessageView
     from llama_tui.widgets.sidebar import Sidebar
@@ -511,7 +513,8 @@ async def mode_scale(args: argparse.Namespace) -> dict[str, Any]:
     from .tui_common import BIG_SESSION_MESSAGES
 
     data = Path(args.data_dir)
-    t_start = monotonic()
+    add_rare_session(data)
+    t_start, cpu_start = monotonic(), cpu()
     rss_start = rss_kb()
     app = make_app(args.url, data, initial_session=args.small_session)
     out: dict[str, Any] = {}
@@ -519,6 +522,7 @@ async def mode_scale(args: argparse.Namespace) -> dict[str, Any]:
         frames = Frames(app)
         screen = await ready(app, server=False)
         out["ready_s"] = monotonic() - t_start
+        out["ready_cpu_s"] = cpu() - cpu_start
         await settle(frames, quiet=0.2)
         chat = screen.query_one(ChatPane)
         sidebar = screen.query_one(Sidebar)
@@ -579,11 +583,59 @@ async def mode_scale(args: argparse.Namespace) -> dict[str, Any]:
             store_q.append(monotonic() - t0)
         out["refresh"] = refreshes
         out["list_sessions_s"] = store_q
+        out["search"] = {name: await _search_times(app, frames, q, args.repeats) for name, q in SEARCHES.items()}
         await settle(frames, quiet=0.2)
         out["rss_kb"] = rss_kb()
         out["rss_start_kb"] = rss_start
         del pilot
     app.store.close()
+    return out
+
+
+SEARCHES = {"rare": "zygomorphic", "common": "compositor latency"}
+RARE_TEXT = "Which flowers are zygomorphic, and why do bees like them?"
+
+
+def add_rare_session(data_dir: Path) -> None:
+    """One more session whose question holds a word no other message has (before the app starts)."""
+    from llama_tui.domain import ChatMessage, Session
+    from llama_tui.store import Store
+
+    store = Store.open(data_dir / "sessions.sqlite3")
+    try:
+        store.import_session(
+            Session(title="Flowers", created_at=1_600_000_000.0, updated_at=1_600_000_000.0, head_id=1),
+            [ChatMessage(id=1, role="user", content=RARE_TEXT, created_at=1_600_000_000.0)],
+        )
+    finally:
+        store.close()
+
+
+async def _search_times(app: Any, frames: Frames, query: str, repeats: int) -> list[dict[str, Any]]:
+    """ctrl+f's screen: from starting the query to the frame that shows its hits."""
+    from textual.widgets import Input
+
+    from llama_tui.screens.search import SearchScreen
+
+    out = []
+    for _ in range(repeats):
+        screen = SearchScreen(app.store)
+        await app.push_screen(screen)
+        await settle(frames, quiet=0.1)
+        field = screen.query_one("#search-input", Input)
+        with field.prevent(Input.Changed):
+            field.value = query
+        c0, t0 = cpu(), monotonic()
+        screen._start(query)
+        await wait_until(lambda screen=screen: screen._shown_query == query, 60, "search hits", 0.001)
+        t_hits = monotonic()
+        t_frame = await frames.next_frame(t_hits, timeout=2.0)
+        out.append({"wall_s": (t_frame or t_hits) - t0, "cpu_s": cpu() - c0, "hits": screen.results.option_count})
+        app.pop_screen()
+        await settle(frames, quiet=0.1)
+    t0 = monotonic()
+    app.store.search(query, limit=100)
+    out.append({"store_only_s": monotonic() - t0})
     return out
 
 
@@ -613,6 +665,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--burst", type=int, default=200)
     p.add_argument("--presses", type=int, default=50)
     p.add_argument("--gap", type=float, default=0.09)
+    p.add_argument("--whole-stream", action="store_true", help="input: press until the answer is complete")
     p.add_argument("--data-dir")
     p.add_argument("--big-session", type=int)
     p.add_argument("--small-session", type=int)

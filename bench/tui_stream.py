@@ -9,15 +9,18 @@ in a process of its own (bench/tui_driver.py). The replay server (another proces
     is the whole text (checked). Also reported: the last frame of any kind before 300 ms without
     one (context meter, sidebar... included). Median of RUNS. Target <= 250 ms. A run
     still not finished MAX_WAIT seconds after the last event is stopped and reported as "> MAX_WAIT".
+    Also the rate the app shows: the tokens over the time from the first token until all are on
+    screen, vs the server's (first token to last event), worst run; target >= 0.9. The same again
+    with a neighbour process burning one core (bench starts it): lag and rate.
 (b) per-token cost vs document size: one answer grown through MessageView.write (what the stream
     sink calls); when it shows 1,000 and then 10,000 characters, a burst of 200 tokens is written back
-    to back and timed until the PacedMarkdownStream has nothing pending, every Markdown.append has
-    finished and a frame shows it. Value: CPU time of the burst at 10,000 characters; baseline: at
-    1,000; ratio target <= 1.5 (no quadratic re-render). Median of BURST_RUNS processes (a burst is
-    only a few appends, so more samples than for (a) and (c)).
+    to back and timed until the PacedStream has nothing pending and a frame shows it. Value: CPU
+    time of the burst at 10,000 characters; baseline: at 1,000; ratio target <= 1.5 (no quadratic
+    re-render). Median of BURST_RUNS processes (a burst is only a few updates, so more samples than
+    for (a) and (c)).
 (c) CPU at 100 tokens/s: a CPU_TOKENS-token stream at 100 tokens/s; the app process's CPU time
     (``time.process_time``, all threads) from its 100th token to the settled answer, as % of one
-    core over the same wall time. Median of RUNS. Target <= 35 %.
+    core over the same wall time. Median of RUNS. Target <= 10 %.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from .common import BenchResult, log, median
+from .common import BenchResult, log, median, neighbour
 from .replay_server import ReplayServer
 from .tui_common import run_driver, write_markdown_recording
 
@@ -66,53 +69,14 @@ def run() -> BenchResult:
     res = BenchResult()
     rec = write_markdown_recording(TOKENS)
 
-    # (a)
+    # (a) quiet, then with a neighbour burning a core
     runs = _lag_runs(rec)
-    done = [r for r in runs if r["finished"]]
-    for r in runs:
-        r.pop("write_marks", None)
-    if len(done) == len(runs):
-        lag = median(r["last_event_to_complete_s"] for r in done) * 1000
-        note = (
-            f"last frame of any kind {median(r['last_event_to_settled_s'] for r in done) * 1000:.0f} ms; "
-            f"first frame after finish {median(r['last_event_to_frame_s'] for r in done) * 1000:.0f} ms; "
-            f"finish returned {median(r['last_event_to_finish_s'] for r in done) * 1000:.0f} ms after the last event; "
-            f"whole text shown: {all(r['source_complete'] for r in done)}"
-        )
-        res.add(
-            NAME,
-            f"(a) {TOKENS:,} tok at {RATE:,}/s: last event -> answer complete on screen",
-            lag,
-            "ms",
-            target="<= 250 ms",
-            note=note,
-        )
-        first = median(r["submit_to_first_token_s"] for r in done) * 1000
-        stream_s = median(r["wall_submit_to_finish_s"] for r in done)
-        res.add(
-            NAME,
-            "(a) submit -> answer complete (wall)",
-            stream_s,
-            "s",
-            baseline=TOKENS / RATE,
-            note=f"baseline: the server's stream time; first token after {first:.0f} ms",
-        )
-        res.add(NAME, "(a) tokens/s the app shows", TOKENS / stream_s, "tok/s", baseline=RATE)
-    else:
-        r = runs[-1]
-        shown = r["chars_shown_at_timeout"]
-        res.add(
-            NAME,
-            f"(a) {TOKENS:,} tok at {RATE:,}/s: last event -> answer complete on screen",
-            f"> {MAX_WAIT * 1000:,.0f}",
-            "ms",
-            target="<= 250 ms",
-            met=False,
-            note=f"not finished {MAX_WAIT:g} s after the last event: {r['writes_at_timeout']:,} of {TOKENS:,} "
-            f"tokens absorbed, {shown:,} chars shown",
-        )
-        res.add(NAME, "(a) tokens/s the app shows", r["writes_at_timeout"] / r["wall_s"], "tok/s", baseline=RATE)
+    _lag_figures(res, runs, "(a)", target="<= 250 ms")
     res.details["lag_runs"] = runs
+    with neighbour():
+        loaded = _lag_runs(rec)
+    _lag_figures(res, loaded, "(a, core-burning neighbour)", target=None)
+    res.details["lag_runs_neighbour"] = loaded
 
     # (b)
     bursts = []
@@ -139,7 +103,7 @@ def run() -> BenchResult:
         target="<= 1.5",
         on="ratio",
         note=f"burst of {BURST} tokens; wall per token {wall_big:.2f} vs {wall_small:.2f} ms; "
-        f"Markdown blocks {at[big][0]['blocks']} vs {at[small][0]['blocks']}",
+        f"sections {at[big][0]['sections']} vs {at[small][0]['sections']}",
     )
     cpu_beyond = median(b["cpu_s"] for b in at[BEYOND]) / BURST * 1000
     res.add(
@@ -148,7 +112,7 @@ def run() -> BenchResult:
         cpu_beyond,
         "ms",
         baseline=cpu_big,
-        note=f"Markdown blocks {at[BEYOND][0]['blocks']}",
+        note=f"sections {at[BEYOND][0]['sections']}",
     )
     res.details["bursts"] = bursts
 
@@ -170,7 +134,7 @@ def run() -> BenchResult:
             f"(c) app CPU during a {CPU_RATE} tok/s stream",
             share,
             "% core",
-            target="<= 35 %",
+            target="<= 10 %",
             note=f"{CPU_TOKENS} tokens ({wall:.1f} s from token 100 to the settled answer); "
             f"last 300 tokens alone: {last_window:.0f} %",
         )
@@ -180,7 +144,7 @@ def run() -> BenchResult:
             f"(c) app CPU during a {CPU_RATE} tok/s stream",
             None,
             "% core",
-            target="<= 35 %",
+            target="<= 10 %",
             met=False,
             note="the app did not finish the stream",
         )
@@ -204,6 +168,59 @@ def run() -> BenchResult:
         f"{BURST}-token burst with 10,000 vs 1,000 chars shown; (c) CPU share while streaming at {CPU_RATE} tok/s."
     ]
     return res
+
+
+def _lag_figures(res: BenchResult, runs: list[dict[str, Any]], label: str, target: str | None) -> None:
+    """The lag after the last event, and the rate the app shows vs the server's (>= 90%)."""
+    done = [r for r in runs if r["finished"]]
+    for r in runs:
+        r.pop("write_marks", None)
+    name = f"{label} {TOKENS:,} tok at {RATE:,}/s: last event -> answer complete on screen"
+    if len(done) != len(runs):
+        r = runs[-1]
+        res.add(
+            NAME,
+            name,
+            f"> {MAX_WAIT * 1000:,.0f}",
+            "ms",
+            target=target,
+            met=False if target else None,
+            note=f"not finished {MAX_WAIT:g} s after the last event: {r['writes_at_timeout']:,} of {TOKENS:,} "
+            f"tokens absorbed, {r['chars_shown_at_timeout']:,} chars shown",
+        )
+        res.add(
+            NAME,
+            f"{label} tokens/s the app shows vs the server",
+            r["writes_at_timeout"] / r["wall_s"],
+            "tok/s",
+            baseline=RATE,
+            target=">= 0.9",
+            on="ratio",
+            met=False,
+        )
+        return
+    lag = median(r["last_event_to_complete_s"] for r in done) * 1000
+    note = (
+        f"last frame of any kind {median(r['last_event_to_settled_s'] for r in done) * 1000:.0f} ms; "
+        f"finish returned {median(r['last_event_to_finish_s'] for r in done) * 1000:.0f} ms after the last event; "
+        f"whole text shown: {all(r['source_complete'] for r in done)}"
+    )
+    res.add(NAME, name, lag, "ms", target=target, note=note)
+    # The server's rate: its tokens over its stream (first token to last event); the app's: the same
+    # tokens over the time until they are all on screen. The worst run counts.
+    shown = min(TOKENS / (r["stream_s"] + r["last_event_to_complete_s"]) for r in done)
+    server = median(TOKENS / r["stream_s"] for r in done)
+    res.add(
+        NAME,
+        f"{label} tokens/s the app shows vs the server",
+        shown,
+        "tok/s",
+        baseline=server,
+        target=">= 0.9",
+        on="ratio",
+        note=f"worst of {len(done)} runs; first token after "
+        f"{median(r['submit_to_first_token_s'] for r in done) * 1000:.0f} ms",
+    )
 
 
 def _pieces(n: int) -> list[str]:

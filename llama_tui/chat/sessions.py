@@ -14,6 +14,8 @@ from ..store import Store, StoreError, StoreNotFound, TrashedSession
 from .conversation import Conversation
 from .writes import FAILED, Failed, WriteGuard
 
+LAST_USED_AMONG = 1000  # more pinned sessions than this, and the newest unpinned one is not found
+
 
 class Sessions:
     def __init__(self, store: Store, writes: WriteGuard, clock: Callable[[], float]) -> None:
@@ -24,12 +26,14 @@ class Sessions:
         # Sessions this instance made, with what they were made with (see drop_if_blank).
         self._made: dict[int, tuple[str, dict[str, Any], str | None, str | None]] = {}
 
-    def list(self, filter_text: str = "") -> list[SessionSummary]:
-        return self.store.list_sessions(filter_text)
+    def list(self, filter_text: str = "", limit: int | None = None) -> list[SessionSummary]:
+        return self.store.list_sessions(filter_text, limit=limit)
 
     def last_used(self) -> int | None:
-        """The session used last, pinned or not (the list puts pinned ones first)."""
-        sessions = self.store.list_sessions()
+        """The session used last, pinned or not: among the first LAST_USED_AMONG of the list
+        (pinned ones first, then the most recent), not by reading every session (100,000 of them
+        took seconds at start-up)."""
+        sessions = self.store.list_sessions(limit=LAST_USED_AMONG)
         return max(sessions, key=lambda s: s.updated_at).id if sessions else None
 
     def create(self, template: str, settings: Mapping[str, Any], server: str | None) -> Session:

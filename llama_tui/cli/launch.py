@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import sys
 from typing import Any
 
 
 def run_tui(args: argparse.Namespace) -> int:
+    # No cyclic GC during start-up: it would scan the growing heap of imports and widgets several
+    # times before the first frame. The app turns it back on (and freezes what it built) once
+    # its first frame is painted (LlamaTui.on_ready).
+    gc.disable()
     from ..client import LlamaCppClient
     from ..config import ConfigError, KeyFileError
     from ..paths import config_path, data_dir, store_path

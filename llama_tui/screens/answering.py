@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,6 +18,7 @@ from ..chat.generation import Generation, describe_error
 from ..chat.request import CompletionRequest, queue_note
 from ..chat.slot_cache_turn import CachedTurn
 from ..domain import ChatMessage
+from ..markdown_code import code_blocks
 from ..sanitize import for_clipboard, one_line
 from ..server_state import ServerState
 from ..store import StoreError
@@ -26,15 +26,6 @@ from ..widgets.message_view import MessageAction, MessageView
 from .host import ScreenHost
 from .live_answer import LiveAnswer, ViewSink
 from .token_probs import TokenChoice, TokenProbsScreen
-
-
-def code_blocks(markdown: str) -> list[str]:
-    """The fenced code blocks of a markdown text, without their fences."""
-    return [m.group(1) for m in _FENCE.finditer(markdown)]
-
-
-_FENCE = re.compile(r"^ {0,3}(?:```|~~~)[^\n]*\n(.*?)^ {0,3}(?:```|~~~)[ \t]*$", re.M | re.S)
-
 
 # How often an answer that has not started looks whether it waits behind another request.
 QUEUE_CHECK_INTERVAL = 1.0

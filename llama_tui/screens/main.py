@@ -35,7 +35,7 @@ from ..widgets.composer import Composer
 from ..widgets.knob_fields import PaneEdit
 from ..widgets.message_view import MessageView
 from ..widgets.settings_pane import SettingsPane
-from ..widgets.sidebar import Sidebar
+from ..widgets.sidebar import SIDEBAR_LIMIT, Sidebar
 from ..widgets.status_bar import StatusBar
 from ..widgets.template_options import TemplateOptionsBox
 from .answering import Answering
@@ -198,9 +198,11 @@ class MainScreen(HelperActions, Screen[None]):
     # -- sessions ------------------------------------------------------------------------------
 
     def refresh_sessions(self) -> list[SessionSummary]:
-        sessions = self.sessions.list(self._filter)
+        sessions = self.sessions.list(self._filter, limit=SIDEBAR_LIMIT + 1)
+        more = len(sessions) > SIDEBAR_LIMIT
+        sessions = sessions[:SIDEBAR_LIMIT]
         selected = self.session.id if self.session else None
-        self.query_one(Sidebar).set_sessions(sessions, now=self.services.clock(), selected_id=selected)
+        self.query_one(Sidebar).set_sessions(sessions, now=self.services.clock(), selected_id=selected, more=more)
         return sessions
 
     async def new_session(self) -> None:
@@ -247,6 +249,11 @@ class MainScreen(HelperActions, Screen[None]):
             if view.message.id == focus_message:
                 view.focus()
                 view.scroll_visible(animate=False)
+
+    @on(ChatPane.Paged)
+    def _paged(self, event: ChatPane.Paged) -> None:
+        if self.conversation is not None:
+            self.annotate_alternatives(event.views)
 
     def annotate_alternatives(self, views: list[MessageView]) -> None:
         """Mark messages that have siblings (edits, regenerations) with '‹ i/n ›'."""

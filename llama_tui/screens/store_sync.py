@@ -184,7 +184,7 @@ class StoreSync:
         fresh = screen.sessions.get(session_id)  # None: in the trash
         if fresh is not None:
             fresh.draft = conversation.session.draft
-        changed = _key(path) != _key(screen.chat_pane().messages())
+        changed = _key(path) != _key(screen.chat_pane().messages)
         if changed:
             text = screen.composer().text
             if fresh is not None:

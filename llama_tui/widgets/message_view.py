@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, cast
 
+from rich.cells import cell_len
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -15,11 +16,10 @@ from textual.widgets import Collapsible, ProgressBar, Static
 
 from ..domain import CONTEXT_OVERFLOW_ADVICE, ChatMessage
 from ..format import format_reasoning, format_slot_cache, format_timings
-from ..markdown_chunks import MarkdownChunker
 from ..reasoning import split_reasoning
 from ..sanitize import neutralize, one_line
-from .message_markdown import MessageMarkdown
-from .paced_stream import PacedMarkdownStream
+from .message_body import MessageBody
+from .paced_stream import PacedStream
 
 ROLE_LABELS = {"user": "You", "assistant": "Assistant", "system": "System"}
 
@@ -43,12 +43,9 @@ class MessageAction(Enum):
         return self not in (MessageAction.COPY, MessageAction.COPY_CODE)
 
 
-# Laying out a megabyte of text freezes the UI for seconds; the rest stays in the store, in the
-# copy (y) and in exports.
+# Laying out a megabyte of text takes seconds even in a thread; the rest stays in the store, in
+# the copy (y) and in exports.
 DISPLAY_LIMIT = 64_000
-
-# A streaming answer grows in Markdown widgets of about this many characters (see markdown_chunks).
-CHUNK_CHARS = 1_000
 
 
 def shown_text(text: str) -> str:
@@ -112,8 +109,8 @@ RETRY_HINT = "alt+↑ then r retries"
 
 class MessageView(Vertical):
     """Shows a ChatMessage. Text is neutralised (no terminal controls) and rendered as markdown by
-    Textual's Markdown widget, which never interprets Textual markup; links do not open by
-    themselves. A streaming answer grows through a PacedMarkdownStream, never a whole re-render."""
+    a MessageBody, which never interprets Textual markup and never follows links. A streaming
+    answer grows through a PacedStream: an update lays out only the end of the answer."""
 
     DEFAULT_CSS = """
     MessageView { height: auto; padding: 0 1; margin-bottom: 1; border-left: blank; }
@@ -121,7 +118,6 @@ class MessageView(Vertical):
     MessageView .role { text-style: bold; height: 1; }
     MessageView.-user .role { color: $accent; }
     MessageView.-assistant .role { color: $success; }
-    MessageView Markdown { margin: 0; padding: 0; }
     MessageView .footer { color: $text-muted; height: auto; }
     MessageView .footer.-error, MessageView .footer.-interrupted { color: $warning; }
     MessageView ProgressBar { height: 1; }
@@ -144,8 +140,12 @@ class MessageView(Vertical):
         Binding("p", "request('probabilities')", "Probabilities", tooltip="Token probabilities"),
     ]
 
-    class ChunkFrozen(Message):
-        """A long answer moved on to a new chunk: the chat may park the ones far off screen."""
+    @dataclass
+    class EdgeReached(Message):
+        """Up on the first message shown, or down on the last: the chat may page more in."""
+
+        view: MessageView
+        step: int
 
     @dataclass
     class ActionRequested(Message):
@@ -158,8 +158,8 @@ class MessageView(Vertical):
         super().__init__(classes=f"-{message.role}")
         self.can_focus = True
         self.message = message
-        self._stream: PacedMarkdownStream | None = None
-        self._chunker = MarkdownChunker(CHUNK_CHARS)
+        self._stream: PacedStream | None = None
+        self._shown_chars = 0  # characters of the answer streamed into the body (up to DISPLAY_LIMIT)
         self._text_parts: list[str] = [message.content]
         self.alternatives: tuple[int, int] = (1, 1)  # (this one, of how many) among its siblings
         self._reasoning_parts: list[str] = [message.reasoning] if message.reasoning else []
@@ -184,11 +184,11 @@ class MessageView(Vertical):
         yield Static(self._role_text(), classes="role", markup=False)
         if reasoning is not None:
             yield self._make_reasoning_box(reasoning)
-        yield MessageMarkdown(shown_text(answer))
+        yield MessageBody(shown_text(answer))
         yield Static(footer_text(self.message), classes="footer", markup=False)
 
     def _make_reasoning_box(self, reasoning: str) -> Collapsible:
-        self._reasoning_text = Static(neutralize(reasoning.strip("\n")), classes="reasoning", markup=False)
+        self._reasoning_text = Static(shown_text(reasoning.strip("\n")), classes="reasoning", markup=False)
         self._reasoning_box = Collapsible(
             self._reasoning_text, collapsed=True, title=f"Reasoning ({len(reasoning):,} characters)"
         )
@@ -205,7 +205,7 @@ class MessageView(Vertical):
         assert self._reasoning_text is not None
         self._reasoning_box.display = True
         self._reasoning_box.title = f"Reasoning ({len(reasoning):,} characters)"
-        self._reasoning_text.update(neutralize(reasoning.strip("\n")))
+        self._reasoning_text.update(shown_text(reasoning.strip("\n")))
 
     def on_mount(self) -> None:
         self._set_state_class()
@@ -217,32 +217,31 @@ class MessageView(Vertical):
 
     def set_alternatives(self, index: int, total: int) -> None:
         self.alternatives = (index, total)
-        if self.is_mounted:
-            self.query_one(".role", Static).update(self._role_text())
+        for role in self.query_children(".role"):  # none yet (compose reads alternatives) or any more
+            cast(Static, role).update(self._role_text())
 
     def action_request(self, action: str) -> None:
         # Binding actions are strings by Textual's design; the enum turns a typo into an error here.
         self.post_message(self.ActionRequested(self, MessageAction(action)))
 
     def action_focus_sibling(self, step: int) -> None:
-        views = [v for v in self.parent.children if isinstance(v, MessageView)] if self.parent else []
+        views = [v for v in self.parent.children if isinstance(v, MessageView) and v.display] if self.parent else []
         index = views.index(self) + step if self in views else -1
         if 0 <= index < len(views):
             views[index].focus()
             views[index].scroll_visible(animate=False)
+        elif self in views:
+            self.post_message(self.EdgeReached(self, step))
 
     @property
-    def markdown(self) -> MessageMarkdown:
-        """The first (usually the only) markdown chunk."""
-        return self.query_one(MessageMarkdown)
-
-    def chunks(self) -> list[MessageMarkdown]:
-        return list(self.query_children(MessageMarkdown))
+    def markdown(self) -> MessageBody:
+        """The widget showing the text."""
+        return self.query_one(MessageBody)
 
     @property
     def shown_markdown(self) -> str:
-        """The markdown source on screen (all chunks)."""
-        return "".join(chunk.source for chunk in self.chunks())
+        """The markdown source on screen."""
+        return self.markdown.source
 
     @property
     def text(self) -> str:
@@ -254,11 +253,10 @@ class MessageView(Vertical):
         return "".join(self._reasoning_parts)
 
     def start_stream(self) -> None:
-        live = self.chunks()[-1]
-        live.trim_bottom = False  # blocks will follow the current last one
-        live.trim_margins()
-        self._chunker = MarkdownChunker(CHUNK_CHARS, live.source)
-        self._stream = PacedMarkdownStream(live)
+        body = self.markdown
+        self._shown_chars = len(body.source)
+        body.start_streaming()
+        self._stream = PacedStream(body)
 
     def write_reasoning(self, text: str) -> None:
         """More reasoning of the answer being streamed (shown collapsed above the answer)."""
@@ -275,27 +273,16 @@ class MessageView(Vertical):
         if self._stream is None:
             self.start_stream()
         assert self._stream is not None
-        for i, piece in enumerate(self._chunker.feed(neutralize(text))):
-            if i:
-                await self._next_chunk()
-            self._stream.write(piece)
+        if self._shown_chars < DISPLAY_LIMIT:  # past it, finish shows the capped text and a note
+            piece = text[: DISPLAY_LIMIT - self._shown_chars]
+            self._shown_chars += len(piece)
+            self._stream.write(neutralize(piece))
         # Let the UI in between tokens: a fast stream arrives in buffered bursts that never wait.
         await asyncio.sleep(0)
 
     def _hide_progress(self) -> None:
         if self._progress is not None and self._progress.display:
             self._progress.display = False
-
-    async def _next_chunk(self) -> None:
-        """Go on streaming into a new chunk below the live one, which is frozen from now on."""
-        assert self._stream is not None
-        live = self.chunks()[-1]
-        chunk = MessageMarkdown(first=False)
-        chunk.trim_bottom = False
-        await self.mount(chunk, after=live)
-        self._stream.switch_to(chunk)
-        live.parkable = True
-        self.post_message(self.ChunkFrozen())
 
     def _show_reasoning(self) -> None:
         self._reasoning_dirty = False
@@ -319,7 +306,11 @@ class MessageView(Vertical):
 
     def show_status(self, text: str) -> None:
         """A passing state shown in the footer until the answer ends (e.g. "waking model…")."""
-        self.query_one(".footer", Static).update(text)
+        footer = self.query_one(".footer", Static)
+        # Still one line that fits: no layout pass (the live token count changes 4 times a second,
+        # and a layout pass costs more than the repaint of that line).
+        fits = footer.size.height == 1 and cell_len(text) < footer.size.width
+        footer.update(text, layout=not fits)
 
     def show_progress(self, fraction: float) -> None:
         """Prompt processing: `fraction` of the prompt done (0..1)."""
@@ -330,15 +321,11 @@ class MessageView(Vertical):
         self._progress.update(progress=round(fraction * 100))
 
     async def finish(self, message: ChatMessage) -> None:
-        """The answer ended (any way): stop the stream and settle the document once."""
-        streamed = self._stream is not None
-        last = self.chunks()[-1]
-        # The live chunk is re-rendered whole below: its text still waiting is not appended first.
-        kept = ""
+        """The answer ended (any way): show what was left, then the stored text if it differs
+        (capped, or neutralised differently across token boundaries)."""
         if self._stream is not None:
-            kept = await self._stream.stop(keep_for=last)
+            await self._stream.stop()
             self._stream = None
-        last_text = last.source + kept
         if self._progress is not None:
             self._progress.display = False
         self.message = message
@@ -346,20 +333,11 @@ class MessageView(Vertical):
         self._reasoning_parts = [message.reasoning] if message.reasoning else []
         reasoning, answer = self._shown()
         self._set_reasoning(reasoning)
-        # One final update settles the document (e.g. stale code-fence state from streaming):
-        # only the last chunk if the chunks hold what should be shown, else all of it in one.
         shown = shown_text(answer)
-        chunks = self.chunks()
-        last.trim_bottom = True
-        if streamed and "".join(chunk.source for chunk in chunks[:-1]) + last_text == shown:
-            await last.update(last_text)
-            for chunk in chunks:  # each chunk's blocks are all there now: collapse the margins again
-                chunk.trim_margins()
-        else:
-            if len(chunks) > 1:
-                await self.remove_children(chunks[1:])
-            chunks[0].unpark()
-            await chunks[0].update(shown)
+        body = self.markdown
+        if body.source != shown:
+            body.update(shown)
+        body.stop_streaming()
         self.update_footer()
 
     def update_footer(self) -> None:

@@ -38,6 +38,10 @@ from ..sanitize import one_line
 PIN_MARKER = "★"
 UNTITLED = "New session"
 FILTER_DEBOUNCE = 0.15  # seconds of typing quiet before the screen re-queries the store
+# The list shows at most this many sessions (pinned first, then the most recent): reading and
+# listing 100,000 took seconds on every refresh. The rest are a filter (or ctrl+f) away.
+SIDEBAR_LIMIT = 1000
+MORE_ID = "more"  # the option saying that older sessions are not listed
 
 
 def session_title(summary: SessionSummary) -> str:
@@ -150,7 +154,7 @@ class SessionList(OptionList):
         """The session id of the option at `index`, or None when out of range."""
         if 0 <= index < self.option_count:
             option_id = self.get_option_at_index(index).id
-            return int(option_id) if option_id is not None else None
+            return int(option_id) if option_id is not None and option_id.isdigit() else None
         return None
 
 
@@ -196,10 +200,13 @@ class Sidebar(Vertical):
 
     # -- attributes down -------------------------------------------------------------------------
 
-    def set_sessions(self, sessions: Sequence[SessionSummary], *, now: float, selected_id: int | None = None) -> None:
+    def set_sessions(
+        self, sessions: Sequence[SessionSummary], *, now: float, selected_id: int | None = None, more: bool = False
+    ) -> None:
         """Replace the list. Pinned sessions come first (stable, so the store's order is kept within
         each group), followed by a divider. `selected_id` is highlighted if present, otherwise the
-        previously highlighted session stays highlighted if it is still listed."""
+        previously highlighted session stays highlighted if it is still listed. `more`: older
+        sessions exist that are not listed (see SIDEBAR_LIMIT); a last row says so."""
         keep = selected_id if selected_id is not None else self.selected_id
         pinned = [s for s in sessions if s.pinned]
         others = [s for s in sessions if not s.pinned]
@@ -208,6 +215,9 @@ class Sidebar(Vertical):
         if pinned and others:
             options.append(None)  # OptionList draws a rule under the previous option
         options.extend(session_option(s, now, pin_column=pin_column) for s in others)
+        if more:
+            hint = Content.styled("… older sessions: type to filter, or ctrl+f", ".session-list--age")
+            options.append(Option(hint, id=MORE_ID, disabled=True))
         # set_options is clear + a single add_options call.
         self.session_list.set_options(options)
         if keep is not None:

@@ -102,7 +102,11 @@ async def test_model_output_with_markup_and_terminal_controls_is_shown_literally
             await pilot.pause()
             assert app.is_running and app.return_code is None
             assert opened == []
-            assert answer.markdown._open_links is False
+            # The markdown link is shown, but no painted cell of the answer carries an action.
+            body = answer.markdown
+            painted = [body.render_line(y) for y in range(body.size.height)]
+            assert any("click me" in strip.text for strip in painted)
+            assert not any(seg.style and "@click" in seg.style.meta for strip in painted for seg in strip)
 
 
 async def test_session_titles_with_markup_and_controls_are_literal_everywhere(make_app, tmp_path) -> None:

@@ -231,6 +231,21 @@ class Driver:
 
         return list(self.screen.query(MessageView))
 
+    def _messages(self) -> list[list[Any]]:
+        """[role, state, text] of every message of the conversation shown, oldest first: the chat
+        mounts a window of them (a long answer can page its question out), so a mounted view
+        gives its live text and state, and a message outside the window is taken as the pane has it."""
+        shown = {v.message.id: v for v in self._views() if v.message.id is not None}
+        rows: list[list[Any]] = []
+        for message in self.screen.chat_pane().messages:
+            view = shown.get(message.id)
+            rows.append(
+                [message.role, message.state, message.content]
+                if view is None
+                else [view.message.role, view.message.state, view.text]
+            )
+        return rows
+
     def state(self) -> dict[str, Any]:
         from llama_tui.widgets.composer import Composer
         from llama_tui.widgets.sidebar import SessionList
@@ -240,7 +255,7 @@ class Driver:
         session = screen.session
         return {
             "session": None if session is None else {"id": session.id, "title": session.title},
-            "messages": [[v.message.role, v.message.state, v.text] for v in self._views()],
+            "messages": self._messages(),
             "composer": screen.query_one(Composer).text,
             "sidebar": [str(listing.get_option_at_index(i).prompt) for i in range(listing.option_count)],
             "notes": self.notes,

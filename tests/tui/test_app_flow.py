@@ -215,11 +215,15 @@ async def test_long_session_mounts_recent_messages_and_loads_older_on_scroll(lla
         await wait_for(pilot, lambda: chat.max_scroll_y > 0)
         chat.scroll_home(animate=False)
         await wait_for(pilot, lambda: len(screen.query(MessageView)) > len(views))
-        await pilot.press("ctrl+b")  # any key; then load everything with Home in the chat pane
+        await pilot.press("ctrl+b")  # any key; then Home in the chat pane jumps to the first message
         chat.focus()
         await pilot.press("home")
-        await wait_for(pilot, lambda: len(screen.query(MessageView)) == 150)
-        assert screen.query(MessageView)[0].message.content == "message 0"
+        await wait_for(pilot, lambda: screen.query(MessageView)[0].message.content == "message 0")
+        await wait_for(pilot, lambda: chat.scroll_y == 0)
+        # A window of messages, not the whole session (a long one would freeze the app).
+        assert len(screen.query(MessageView)) < 100
+        await pilot.press("end")
+        await wait_for(pilot, lambda: screen.query(MessageView).last().message.content == "message 149")
     store.close()
 
 
@@ -260,3 +264,29 @@ def test_escape_digit_from_a_terminal_parses_as_alt_digit() -> None:
         # The key press, then end of input (which flushes it as a terminal's escape timeout would).
         events = [*parser.feed("\x1b" + digit), *parser.feed("")]
         assert [getattr(event, "key", None) for event in events] == [f"alt+{digit}"]
+
+
+async def test_the_sidebar_lists_the_most_recent_sessions_and_the_filter_finds_the_rest(
+    llama_server, make_app, tmp_path, monkeypatch
+) -> None:
+    import llama_tui.screens.main as main_module
+    from llama_tui.widgets.sidebar import Sidebar
+
+    monkeypatch.setattr(main_module, "SIDEBAR_LIMIT", 5)
+    store = Store.open(tmp_path / "many.sqlite3")
+    for i in range(8):
+        store.create_session(Session(title=f"topic {i}"))
+    app = make_app(llama_server.url, store=store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = main(app)
+        await wait_for(pilot, lambda: screen.session is not None)
+        assert screen.session.title == "topic 7"  # the newest opens
+        listed = screen.query_one(Sidebar).session_list
+        assert listed.option_count == 6  # five sessions and the row saying there are more
+        assert "older sessions" in str(listed.get_option_at_index(5).prompt)
+        screen.query_one(Sidebar).filter_input.focus()
+        await pilot.press(*"topic 1")
+        await wait_for(pilot, lambda: listed.option_count == 1)
+        await pilot.press("down", "enter")
+        await wait_for(pilot, lambda: screen.session.title == "topic 1")
+    store.close()

@@ -4,7 +4,7 @@ fault server plays the model here."""
 
 from __future__ import annotations
 
-from textual.widgets import Collapsible, Markdown
+from textual.widgets import Collapsible
 
 from llama_tui.widgets.composer import Composer
 from tests.harness.app import ask_and_wait, wait_for
@@ -22,7 +22,7 @@ async def test_reasoning_is_collapsed_stored_apart_and_not_resent(make_app) -> N
             box = view.query_one(Collapsible)
             assert box.display and box.collapsed
             assert str(view.query_one(".reasoning").render()) == "First, 2+2 is 4."
-            assert view.query_one(Markdown).source == "The answer is **4**."
+            assert view.markdown.source == "The answer is **4**."
             stored = app.store.get_message(view.message.id)
             assert (stored.reasoning, stored.content) == ("First, 2+2 is 4.", "The answer is **4**.")
 

@@ -202,3 +202,18 @@ async def test_ten_thousand_sessions() -> None:
         app.sidebar.session_list.focus()
         await pilot.press("end", "enter")
         assert app.selected == [9_999]
+
+
+async def test_a_row_says_when_older_sessions_are_not_listed() -> None:
+    app = SidebarApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.sidebar.set_sessions(summaries(3), now=NOW, more=True)
+        await pilot.pause()
+        session_list = app.sidebar.session_list
+        assert session_list.option_count == 4
+        last = session_list.get_option_at_index(3)
+        assert last.disabled and "older sessions" in str(last.prompt)
+        assert session_list.session_id_at(3) is None
+        app.sidebar.set_sessions(summaries(3), now=NOW)
+        await pilot.pause()
+        assert session_list.option_count == 3
