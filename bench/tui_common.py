@@ -193,7 +193,11 @@ def build_store(path: Path, n_sessions: int, *, big_session: bool) -> dict[str, 
 
 def cached_store(n_sessions: int, *, big_session: bool = True) -> tuple[Path, dict[str, Any]]:
     """A store built by build_store, kept in bench/.cache/stores (reused across runs)."""
-    name = f"v{STORE_FORMAT}-{n_sessions}{'-big' if big_session else ''}"
+    from llama_tui.store import SCHEMA_VERSION
+
+    # The store's schema in the name too: a cached store of an older schema would be migrated on
+    # every copy, inside the timed start-up.
+    name = f"v{STORE_FORMAT}-s{SCHEMA_VERSION}-{n_sessions}{'-big' if big_session else ''}"
     folder = CACHE_DIR / "stores" / name
     db = folder / "sessions.sqlite3"
     meta_path = folder / "meta.json"
