@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 
+import llama_tui.client.api as client_api
 import llama_tui.widgets.message_body as message_body
 from llama_tui.domain import ChatMessage, Session
 from llama_tui.store import Store
@@ -92,6 +93,31 @@ async def test_laying_out_a_big_message_never_holds_up_a_key(llama_server, make_
             assert body.size.height > 1000
     finally:
         release.set()
+    store.close()
+
+
+async def test_the_context_meter_counts_a_big_session_without_an_object_per_token(
+    llama_server, make_app, tmp_path, monkeypatch
+) -> None:
+    """Opening a session counts its prompt for the context meter (/tokenize). The meter needs a
+    number: the server's list is counted, never turned into a Token per token (a 5 MB message is
+    3.6 million tokens: seconds of the event loop held, every key waiting, and hundreds of MB)."""
+    store, _ = store_with_big_answer(tmp_path, 400_000)
+    made: list[object] = []
+    real = client_api.Token
+
+    def counted(*args, **kwargs):
+        made.append(None)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(client_api, "Token", counted)
+    app = make_app(llama_server.url, store=store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.main
+        await wait_for(pilot, lambda: opened(screen))
+        await wait_for(pilot, lambda: screen.server.context is not None, timeout=60)
+        assert screen.server.context.used > 100_000  # the whole prompt was counted
+    assert len(made) == 0
     store.close()
 
 
