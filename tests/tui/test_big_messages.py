@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 
 import llama_tui.client.api as client_api
+import llama_tui.widgets.markdown_document as markdown_document
 import llama_tui.widgets.message_body as message_body
 from llama_tui.domain import ChatMessage, Session
 from llama_tui.store import Store
@@ -69,10 +70,10 @@ async def test_laying_out_a_big_message_never_holds_up_a_key(llama_server, make_
     started = threading.Event()
     real = message_body.layout_sections
 
-    def held(sections, width):
+    def held(sections, width, *rest):
         started.set()
         release.wait(30)
-        return real(sections, width)
+        return real(sections, width, *rest)
 
     monkeypatch.setattr(message_body, "layout_sections", held)
     app = make_app(llama_server.url, store=store)
@@ -91,6 +92,101 @@ async def test_laying_out_a_big_message_never_holds_up_a_key(llama_server, make_
             release.set()
             await wait_for(pilot, lambda: "Section 0" in body.render_line(0).text, timeout=30)
             assert body.size.height > 1000
+    finally:
+        release.set()
+    store.close()
+
+
+async def test_a_layout_for_a_width_that_is_gone_stops(llama_server, make_app, tmp_path, monkeypatch) -> None:
+    """The width changes while a long message is laid out in its thread (the terminal resized;
+    or, on opening a session, the chat's scrollbar appearing takes two columns): the thread for the
+    old width stops at its next section instead of laying out the whole message for nothing, which
+    held the GIL against the new width's thread and the event loop."""
+    store, _ = store_with_big_answer(tmp_path, 61_000)
+    release = threading.Event()
+    held_width: list[int] = []
+    in_threads: dict[int, int] = {}  # width -> sections laid out in worker threads
+    finished: list[int] = []  # widths whose thread returned
+    real_section, real_sections = markdown_document.layout_markdown, message_body.layout_sections
+
+    def layout_markdown(text, width, number):
+        if threading.current_thread() is not threading.main_thread():
+            in_threads[width] = in_threads.get(width, 0) + 1
+            if not held_width or held_width[0] == width:
+                held_width[:] = [width]
+                release.wait(30)  # the first thread waits on its first section until the resize
+        return real_section(text, width, number)
+
+    def layout_sections(sections, width, *rest):
+        try:
+            return real_sections(sections, width, *rest)
+        finally:
+            finished.append(width)
+
+    monkeypatch.setattr(markdown_document, "layout_markdown", layout_markdown)
+    monkeypatch.setattr(message_body, "layout_sections", layout_sections)
+    app = make_app(llama_server.url, store=store)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = app.main
+            await wait_for(pilot, lambda: opened(screen) and bool(held_width))
+            old = held_width[0]
+            await pilot.resize_terminal(100, 40)
+            body = screen.query(MessageView).last().markdown
+            await wait_for(pilot, lambda: body._threaded is None and body._shown_width not in (0, old), timeout=30)
+            new = body._shown_width
+            assert old not in finished  # still held
+            release.set()
+            await wait_for(pilot, lambda: old in finished, timeout=30)
+            assert body.size.height > 1000 and body._shown_width == new
+            assert in_threads[new] == len(body.document.sections())
+            assert in_threads[old] == 1  # the section it was on when the width changed, no more
+    finally:
+        release.set()
+    store.close()
+
+
+async def test_a_layout_for_a_message_no_longer_shown_stops(llama_server, make_app, tmp_path, monkeypatch) -> None:
+    """Another session is opened while a long message is laid out in its thread: the thread stops
+    at its next section (the view is gone; the work would only slow the session now shown)."""
+    store, _ = store_with_big_answer(tmp_path, 61_000)
+    when = 1_600_000_000  # older than the big session: the app opens the big one first
+    other = store.import_session(
+        Session(title="other", head_id=1, created_at=when, updated_at=when),
+        [ChatMessage(id=1, role="user", content="hello", created_at=when)],
+    )
+    release = threading.Event()
+    in_threads: list[int] = []  # sections laid out in worker threads
+    started: list[int] = []  # layout threads
+    finished: list[int] = []
+    real_section, real_sections = markdown_document.layout_markdown, message_body.layout_sections
+
+    def layout_markdown(text, width, number):
+        if threading.current_thread() is not threading.main_thread():
+            in_threads.append(width)
+            release.wait(30)
+        return real_section(text, width, number)
+
+    def layout_sections(sections, width, *rest):
+        started.append(width)
+        try:
+            return real_sections(sections, width, *rest)
+        finally:
+            finished.append(width)
+
+    monkeypatch.setattr(markdown_document, "layout_markdown", layout_markdown)
+    monkeypatch.setattr(message_body, "layout_sections", layout_sections)
+    app = make_app(llama_server.url, store=store)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = app.main
+            await wait_for(pilot, lambda: opened(screen) and bool(in_threads))
+            big = screen.query(MessageView).last()
+            await screen.open_session(other.id)
+            await wait_for(pilot, lambda: not big.is_attached)
+            release.set()
+            await wait_for(pilot, lambda: len(finished) == len(started), timeout=30)
+            assert len(in_threads) == len(started)  # each thread laid out the section it was on, no more
     finally:
         release.set()
     store.close()
