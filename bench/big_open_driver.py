@@ -110,6 +110,7 @@ def context_busy(app: Any) -> bool:
 async def open_once(app: Any, frames: Frames, keys: KeyLog, target: int, last_id: int) -> dict[str, Any]:
     from llama_tui.widgets.chat_pane import ChatPane
     from llama_tui.widgets.composer import Composer
+    from llama_tui.widgets.message_body import MessageBody
     from llama_tui.widgets.message_view import MessageView
     from llama_tui.widgets.sidebar import Sidebar
 
@@ -142,13 +143,21 @@ async def open_once(app: Any, frames: Frames, keys: KeyLog, target: int, last_id
         )
 
     def texts_laid_out() -> bool:
+        """Every mounted message laid out at its width, with the height that gives it, and the last
+        one's end in the viewport (the frame that adopts a thread's layout has the new lines but
+        the chat's scroll and size of before: it is the next one that shows the end)."""
         for view in chat.query(MessageView):
-            body = view.markdown
+            bodies = view.query(MessageBody)
+            if not bodies:
+                return False  # not composed yet
+            body = bodies.first()
             if body._threaded is not None or body._shown_width != body.size.width:
                 return False
-            if body.source and not body._shown:
+            if (body.source and not body._shown) or body.size.height != len(body._shown):
                 return False
-        return True
+        views = chat.views()
+        bottom = views[-1].virtual_region.bottom if views else 0
+        return chat.scroll_y <= bottom <= chat.scroll_y + chat.scrollable_content_region.height + 1
 
     def probe(now: float) -> None:
         if TRACE:
@@ -163,6 +172,8 @@ async def open_once(app: Any, frames: Frames, keys: KeyLog, target: int, last_id
                     screen._layout_required,
                     chat.scroll_y,
                     chat.max_scroll_y,
+                    views[-1].virtual_region.bottom if views else None,
+                    [(b.size.height, len(b._shown)) for b in chat.query(MessageBody)],
                 ]
             )
         if not first and shown():
