@@ -10,6 +10,7 @@ import llama_tui.client.api as client_api
 import llama_tui.widgets.markdown_document as markdown_document
 import llama_tui.widgets.message_body as message_body
 from llama_tui.domain import ChatMessage, Session
+from llama_tui.screens.server_panel import ServerPanel
 from llama_tui.store import Store
 from llama_tui.widgets.composer import Composer
 from llama_tui.widgets.message_view import DISPLAY_LIMIT, MessageView
@@ -214,6 +215,44 @@ async def test_the_context_meter_counts_a_big_session_without_an_object_per_toke
         await wait_for(pilot, lambda: screen.server.context is not None, timeout=60)
         assert screen.server.context.used > 100_000  # the whole prompt was counted
     assert len(made) == 0
+    store.close()
+
+
+async def test_opening_a_session_counts_its_context_once(llama_server, make_app, tmp_path, monkeypatch) -> None:
+    """Each count renders the whole prompt and has the server tokenize it (for a 5 MB message,
+    seconds of server work and ~200 ms of JSON on the event loop). Opening a session counts it
+    once: not also the session left (with its draft, as if the new session's), nor again when the
+    composer gets the new session's draft."""
+    store, _ = store_with_big_answer(tmp_path, 61_000)
+    when = 1_600_000_000  # older than the big session: the app opens the big one first
+    other = store.import_session(
+        Session(title="other", head_id=1, created_at=when, updated_at=when),
+        [ChatMessage(id=1, role="user", content="hello", created_at=when)],
+    )
+    counted: list[str] = []  # the unsent text of each count
+    real = ServerPanel.count_context
+
+    async def count_context(panel, pending):
+        counted.append(pending)
+        return await real(panel, pending)
+
+    monkeypatch.setattr(ServerPanel, "count_context", count_context)
+    app = make_app(llama_server.url, store=store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.main
+
+        def counted_for(session_id: int | None) -> bool:
+            return screen.server.context is not None and screen.server.context.session_id == session_id
+
+        await wait_for(pilot, lambda: opened(screen) and counted_for(screen.session.id))
+        screen.query_one(Composer).insert("a draft")
+        await wait_for(pilot, lambda: screen.server.context.pending == "a draft")
+        counted.clear()
+        await screen.open_session(other.id)
+        await wait_for(pilot, lambda: counted_for(other.id))
+        await pilot.pause(1.5)  # past the composer's 0.5 s debounce
+        assert counted == [""]
+        assert store.get_session(1).draft == "a draft"  # the draft of the session left is kept
     store.close()
 
 
