@@ -26,6 +26,7 @@ REGISTRY: dict[str, str] = {
     "tui_stream": "bench.tui_stream",
     "tui_input": "bench.tui_input",
     "scale": "bench.scale",
+    "big_open": "bench.big_open",
     "peer_compare": "bench.peer_compare",
     "kv_restore": "bench.kv_restore",
     "server_speed": "bench.server_speed",

@@ -226,14 +226,15 @@ def copy_store(db: Path, data_dir: Path) -> Path:
 # -- the driver subprocess ---------------------------------------------------------------------------------------
 
 
-def run_driver(mode: str, *args: str, timeout: float = 300.0) -> dict[str, Any]:
-    """Run ``python -m bench.tui_driver MODE ARGS`` and return the JSON object it prints last."""
-    cmd = [sys.executable, "-m", "bench.tui_driver", mode, *args]
+def run_driver(mode: str, *args: str, timeout: float = 300.0, module: str = "bench.tui_driver") -> dict[str, Any]:
+    """Run ``python -m MODULE MODE ARGS`` (bench.tui_driver unless told) and return the JSON object it
+    prints last."""
+    cmd = [sys.executable, "-m", module, mode, *args]
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     env.pop("TEXTUAL", None)  # no devtools
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # with .pyc caches, as installed
     proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     if proc.returncode != 0 or not lines:
-        raise RuntimeError(f"tui_driver {mode} exited {proc.returncode}: {(proc.stderr or proc.stdout)[-3000:]}")
+        raise RuntimeError(f"{module} {mode} exited {proc.returncode}: {(proc.stderr or proc.stdout)[-3000:]}")
     return json.loads(lines[-1])

@@ -254,6 +254,16 @@ class LlamaCppClient:
                 out.append(Token(_int(item, -1)))
         return out
 
+    async def count_tokens(self, text: str) -> int:
+        """How many tokens `text` is (POST /tokenize, as `tokenize(text)` counts them). Only the
+        length of the server's list: a long prompt is millions of tokens, and a Token object each
+        would take seconds (with the event loop held) and hundreds of MB."""
+        data = await self._object("POST", "/tokenize", {"content": text, "with_pieces": False, "add_special": False})
+        tokens = data.get("tokens", [])
+        if not isinstance(tokens, list):
+            raise ProtocolError(f"/tokenize: expected a list of tokens, got {json_kind(tokens)}")
+        return len(tokens)
+
     async def detokenize(self, tokens: Sequence[int]) -> str:
         data = await self._object("POST", "/detokenize", {"tokens": list(tokens)})
         content = data.get("content", "")

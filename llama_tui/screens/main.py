@@ -221,7 +221,7 @@ class MainScreen(HelperActions, Screen[None]):
 
     async def show_session(self, session: Session, *, focus_message: int | None = None) -> None:
         """Show `session` (after a switch, a new session, a fork...)."""
-        self.save_draft_now()
+        self.save_draft_now(recount=False)  # the session left: the meter counts the new one at the end
         self.answering.cancel_edit()  # an answer being generated goes on (its session shows it again)
         left = self.session
         self.conversation = self.sessions.open(session)
@@ -324,15 +324,20 @@ class MainScreen(HelperActions, Screen[None]):
     def _draft_changed(self) -> None:
         if self._draft_timer is not None:
             self._draft_timer.stop()
-        self._draft_timer = self.set_timer(0.5, self.save_draft_now)
+        self._draft_timer = self.set_timer(0.5, self._typed)
 
-    def save_draft_now(self) -> None:
+    def _typed(self) -> None:
+        # Not when the composer only got the draft of the session opened: that count is made.
+        self.save_draft_now(recount=self.session is not None and self.query_one(Composer).text != self.session.draft)
+
+    def save_draft_now(self, *, recount: bool = True) -> None:
         if self._draft_timer is not None:
             self._draft_timer.stop()
             self._draft_timer = None
         if self.session is not None and self.is_mounted:
             self.sessions.save_draft(self.session, self.query_one(Composer).text)
-            self.update_context_meter()  # the meter counts the unsent text too
+            if recount:
+                self.update_context_meter()  # the meter counts the unsent text too
 
     @on(Composer.RecallLast)
     def _recall_last(self) -> None:

@@ -188,10 +188,10 @@ class ServerPanel:
             path = [*path, ChatMessage(role="user", content=pending)]
         try:
             rendered = await screen.builder.prompt(conversation.session, path)
-            tokens = await screen.services.connection.client.tokenize(rendered.text)
+            used = await screen.services.connection.client.count_tokens(rendered.text)
         except LlamaError:
             return None
-        return ContextCount(conversation.session_id, conversation.session.head_id, pending, len(tokens), props.n_ctx)
+        return ContextCount(conversation.session_id, conversation.session.head_id, pending, used, props.n_ctx)
 
     async def _update_context_meter(self) -> None:
         """Context used by this session and the unsent message, against n_ctx."""

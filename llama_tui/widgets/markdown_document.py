@@ -10,6 +10,7 @@ widget does that in a worker thread (`layout_sections` is pure) and adopts the r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -69,11 +70,15 @@ class LaidSection:
 _FROZEN = LaidSection("", 0, 0, [])  # stands for a section whose lines were moved into the frozen part
 
 
-def layout_sections(sections: list[str], width: int) -> list[LaidSection]:
-    """Lay out every section (pure: safe in a worker thread)."""
+def layout_sections(sections: list[str], width: int, stop: Callable[[], bool] = lambda: False) -> list[LaidSection]:
+    """Lay out every section (pure: safe in a worker thread). `stop` is asked before each section:
+    once the layout is no longer wanted (another width, the widget gone) it ends there and returns
+    the sections laid out so far."""
     out: list[LaidSection] = []
     number = 1
     for text in sections:
+        if stop():
+            break
         laid = LaidSection(text, width, number, layout_markdown(text, width, number))
         number += laid.codes
         out.append(laid)

@@ -203,7 +203,12 @@ class MessageBody(Widget):
 
     @work(group="layout", exclusive=True)
     async def _lay_out_in_thread(self, sections: list[str], width: int) -> None:
-        laid: list[LaidSection] = await asyncio.to_thread(layout_sections, sections, width)
+        # A thread cannot be cancelled: it stops by itself once its width is not the one wanted
+        # (else it holds the GIL against the next one's thread and the event loop until it is done).
+        def gone() -> bool:
+            return self._threaded is None or self._threaded[0] != width
+
+        laid: list[LaidSection] = await asyncio.to_thread(layout_sections, sections, width, gone)
         if self._threaded is None or self._threaded[0] != width:
             return  # resized meanwhile: a newer layout is on its way
         self._threaded = None
@@ -212,6 +217,9 @@ class MessageBody(Widget):
         self._shown_width = width
         self._strips.clear()
         self.refresh(layout=True)
+
+    def on_unmount(self) -> None:
+        self._threaded = None  # gone from the screen (another session opened): its thread stops
 
     # -- Textual's side ------------------------------------------------------------------------
 

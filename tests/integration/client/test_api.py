@@ -43,6 +43,15 @@ async def test_tokenize_with_pieces_and_detokenize_round_trip(llama_server) -> N
     assert text.strip() == "hello world"
 
 
+async def test_count_tokens_counts_as_tokenize_does(llama_server) -> None:
+    """Control tokens included (parsed as specials, one token each), no BOS added."""
+    text = "<|im_start|>user\nhello world, " + "the llama server streams tokens " * 200 + "<|im_end|>\n"
+    async with LlamaCppClient(llama_server.url) as client:
+        count = await client.count_tokens(text)
+        tokens = await client.tokenize(text)
+    assert count == len(tokens) > 400
+
+
 async def test_apply_template_renders_the_models_chatml(llama_server) -> None:
     async with LlamaCppClient(llama_server.url) as client:
         prompt = await client.apply_template([{"role": "user", "content": "hi"}])

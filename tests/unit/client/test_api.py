@@ -311,3 +311,16 @@ async def test_api_key_is_sent_as_bearer_and_hidden_from_repr() -> None:
 
 async def _ret(response: web.StreamResponse) -> web.StreamResponse:
     return response
+
+
+async def test_count_tokens_refuses_tokens_that_are_not_a_list() -> None:
+    async def tokenize(request: web.Request) -> web.Response:
+        return web.json_response({"tokens": "12 34 56"})
+
+    async with FaultServer() as fs:
+        fs.routes["/tokenize"] = tokenize
+        client, _ = client_for(fs)
+        async with client:
+            with pytest.raises(ProtocolError, match="expected a list of tokens, got the text"):
+                await client.count_tokens("hello")
+    assert fs.bodies[-1] == {"content": "hello", "with_pieces": False, "add_special": False}
