@@ -10,11 +10,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode
 
 from .errors import (
-    BadRequest,
     ConnectTimeout,
     LlamaError,
-    NotFound,
-    NotSupported,
     ProtocolError,
     ReadTimeout,
     ServerUnreachable,
@@ -26,7 +23,7 @@ from .errors import (
 )
 from .replies import ERROR_BODY_LIMIT, json_kind, not_a_stream, not_json, read_some, redirect_refused
 from .retry import retry_event
-from .slot_files import SlotErased, SlotFileRefused, SlotRestored, SlotSaved, check_filename, check_slot_id
+from .slot_actions import SlotFileActions
 from .sse import EventTooLarge, SSEDecoder
 from .urls import redact_url
 
@@ -58,7 +55,7 @@ from .types import (
 T = TypeVar("T")
 
 
-class LlamaCppClient:
+class LlamaCppClient(SlotFileActions):
     """One aiohttp session to one llama-server. Use as `async with LlamaCppClient(url) as c:`.
 
     Streams have no total timeout (a 20-minute generation is fine); `connect_timeout` bounds
@@ -286,48 +283,6 @@ class LlamaCppClient:
     async def slots(self) -> list[Slot]:
         data = await self._json("GET", "/slots")
         return [Slot.from_json(s) for s in data] if isinstance(data, list) else []
-
-    # -- slot files (--slot-save-path) -----------------------------------------------------------
-
-    async def save_slot(self, id_slot: int, filename: str) -> SlotSaved:
-        """Write slot `id_slot`'s KV cache to `filename` in the server's --slot-save-path directory
-        (replacing a file of that name). Waits while the slot is busy. NotSupported without
-        --slot-save-path; SlotFileRefused for a name the server does not allow."""
-        return SlotSaved.from_json(await self._slot_action(id_slot, "save", {"filename": check_filename(filename)}))
-
-    async def restore_slot(self, id_slot: int, filename: str) -> SlotRestored:
-        """Load `filename` into slot `id_slot`. SlotFileRefused if the server cannot use the file
-        (missing, other model shapes, context too small); the slot is then empty. The server does
-        NOT notice a file from another model of the same shapes: check before calling."""
-        data = await self._slot_action(id_slot, "restore", {"filename": check_filename(filename)})
-        return SlotRestored.from_json(data)
-
-    async def erase_slot(self, id_slot: int) -> SlotErased:
-        """Drop slot `id_slot`'s KV cache (files are untouched). NotSupported without --slot-save-path."""
-        return SlotErased.from_json(await self._slot_action(id_slot, "erase", {}))
-
-    async def slot_files_enabled(self) -> bool:
-        """Whether the server runs with --slot-save-path, asked without side effects: a save with
-        an empty file name is refused before any work (400 "Invalid filename") when saving is on,
-        and answered 501 when it is off. /props does not say."""
-        try:
-            await self._json("POST", "/slots/0?action=save", {"filename": ""}, retries=0)
-        except (NotSupported, NotFound):  # 404: a build without slot actions
-            return False
-        except BadRequest:
-            return True
-        return True  # a server that took an empty name saves too
-
-    async def _slot_action(self, id_slot: int, action: str, body: dict[str, Any]) -> Any:
-        path = f"/slots/{check_slot_id(id_slot)}?" + urlencode({"action": action})
-        try:
-            # Retried like any request (connection failures, 5xx): doing any of the three twice
-            # leaves the same result, and a server that just restarted may drop the first attempt.
-            return await self._json("POST", path, body)
-        except (NotFound, NotSupported):
-            raise
-        except BadRequest as e:
-            raise SlotFileRefused(e.message, status=e.status, error_type=e.error_type, body=e.body) from e
 
     async def metrics(self) -> dict[str, float]:
         """GET /metrics (Prometheus text). NotSupported unless the server runs with --metrics."""
