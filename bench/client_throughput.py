@@ -164,6 +164,7 @@ class _MemoryContent:
 
 class _MemoryResponse:
     status = 200
+    headers = {"Content-Type": "text/event-stream"}  # stream_completion checks for an HTML page
 
     def __init__(self, chunks: list[bytes]) -> None:
         self.content = _MemoryContent(chunks)

@@ -39,9 +39,9 @@ def _add_server_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--yes", action="store_true", help="with --demo: agree to download, build and the licence")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from .cli.params import add_param_args  # light: the knobs' table, no Textual, no aiohttp
-
+def build_parser(ask_params: bool = True) -> argparse.ArgumentParser:
+    """The command line. `ask_params` False leaves out ask's sampling options, whose table of
+    knobs costs a third of `--version`'s start-up (main leaves them out unless `ask` is asked)."""
     parser = argparse.ArgumentParser(
         prog="llama-tui",
         description="A terminal chat client for llama.cpp's llama-server.",
@@ -82,7 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--template", default=None, help="prompt template: chatml, llama3, ..., raw, server (default: server)"
     )
     ask.add_argument("--system", metavar="TEXT", help="system prompt")
-    add_param_args(ask)  # -n, --temperature, --seed, --param, --grammar-file, --json-schema, --logit-bias
+    if ask_params:
+        from .cli.params import add_param_args  # the knobs' table: no Textual, no aiohttp, ~15 ms
+
+        add_param_args(ask)  # -n, --temperature, --seed, --param, --grammar-file, --json-schema, --logit-bias
     ask.add_argument("--json", action="store_true", help="print one JSON object at the end instead of streaming")
     ask.add_argument(
         "--raw",
@@ -123,8 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(ask_params="ask" in words)  # without "ask" its options cannot be reached
+    args = parser.parse_args(words)
     if args.command == "ask":
         from .cli.ask import run_ask
 
