@@ -10,6 +10,7 @@ handled in one place).
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from textual import on
@@ -81,6 +82,7 @@ class MainScreen(HelperActions, Screen[None]):
         self.detection = TemplateDetection(self, self.settings)
         self._filter = ""
         self._draft_timer: Timer | None = None
+        self._switch_asked: tuple[str, float] | None = None  # the composer's text when a switch key came
 
     # -- what tests and the other helpers read ---------------------------------------------------
 
@@ -221,7 +223,13 @@ class MainScreen(HelperActions, Screen[None]):
 
     async def show_session(self, session: Session, *, focus_message: int | None = None) -> None:
         """Show `session` (after a switch, a new session, a fork...)."""
-        self.save_draft_now(recount=False)  # the session left: the meter counts the new one at the end
+        # Keys typed after a switch key (its message round trip takes a moment) are for the session
+        # coming, after its draft: the one left keeps its text as it was when the key came.
+        composer, asked, self._switch_asked = self.query_one(Composer), self._switch_asked, None
+        saved = composer.text
+        if asked is not None and time.monotonic() - asked[1] < 1.0 and saved.startswith(asked[0]):
+            saved = asked[0]
+        self.save_draft_now(recount=False, text=saved)  # the meter counts the new session at the end
         self.answering.cancel_edit()  # an answer being generated goes on (its session shows it again)
         left = self.session
         self.conversation = self.sessions.open(session)
@@ -230,7 +238,9 @@ class MainScreen(HelperActions, Screen[None]):
             self.refresh_sessions()  # no pile of empty "New session" entries
         await self.server.session_opened(session)
         await self.show_path(focus_message=focus_message)
-        self.query_one(Composer).set_text(session.draft)
+        # Keys typed while the session was being shown are for it: after its draft, not lost.
+        typed = composer.text[len(saved) :] if composer.text.startswith(saved) else ""
+        composer.set_text(session.draft + typed)
         self.fill_settings()
         if session.id is not None:
             self.query_one(Sidebar).highlight_session(session.id)
@@ -282,12 +292,15 @@ class MainScreen(HelperActions, Screen[None]):
         self.query_one(Composer).focus()
 
     def action_next_session(self) -> None:
+        self._switch_asked = (self.query_one(Composer).text, time.monotonic())
         self.query_one(Sidebar).select_next()
 
     def action_previous_session(self) -> None:
+        self._switch_asked = (self.query_one(Composer).text, time.monotonic())
         self.query_one(Sidebar).select_previous()
 
     def action_nth_session(self, index: int) -> None:
+        self._switch_asked = (self.query_one(Composer).text, time.monotonic())
         self.query_one(Sidebar).select_index(index)
 
     def action_compare(self) -> None:
@@ -330,12 +343,12 @@ class MainScreen(HelperActions, Screen[None]):
         # Not when the composer only got the draft of the session opened: that count is made.
         self.save_draft_now(recount=self.session is not None and self.query_one(Composer).text != self.session.draft)
 
-    def save_draft_now(self, *, recount: bool = True) -> None:
+    def save_draft_now(self, *, recount: bool = True, text: str | None = None) -> None:
         if self._draft_timer is not None:
             self._draft_timer.stop()
             self._draft_timer = None
         if self.session is not None and self.is_mounted:
-            self.sessions.save_draft(self.session, self.query_one(Composer).text)
+            self.sessions.save_draft(self.session, self.query_one(Composer).text if text is None else text)
             if recount:
                 self.update_context_meter()  # the meter counts the unsent text too
 

@@ -12,6 +12,7 @@ from textual.message import Message
 from llama_tui.chat.request import BASE_PARAMS
 from llama_tui.widgets.composer import Composer
 from llama_tui.widgets.message_view import MessageView
+from llama_tui.widgets.sidebar import Sidebar
 from tests.harness.app import wait_for, wait_for_answer
 
 
@@ -82,3 +83,35 @@ async def test_a_refused_send_gives_the_text_back_before_what_was_typed_since(
         await wait_for(pilot, lambda: composer.text.replace("\n", "") == "secondmore")
         await pilot.press("escape")
         await wait_for(pilot, lambda: not screen.is_generating)
+
+
+async def test_keys_typed_during_a_session_switch_go_after_the_new_sessions_draft(
+    make_app, llama_server, tmp_path
+) -> None:
+    """The composer got the next session's draft after the switch's own work, wiping what was
+    typed meanwhile (alt+2 then typing at once lost the first letters)."""
+    from llama_tui.domain import Session
+    from llama_tui.store import Store
+
+    store = Store.open(tmp_path / "switch" / "sessions.sqlite3")
+    one = store.create_session(Session(title="one", draft="draft one"))
+    two = store.create_session(Session(title="two", draft="draft two"))
+    app = make_app(llama_server.url, store=store, default_template="chatml")
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            screen = app.main
+            await wait_for(pilot, lambda: screen.session is not None and screen.query_one(Composer).has_focus)
+            shown = screen.session
+            other = one if shown.id == two.id else two
+            composer = screen.query_one(Composer)
+            assert composer.text == shown.draft
+            # The switch and the next letters arrive together, before the app has handled the switch.
+            index = screen.query_one(Sidebar).session_list.get_option_index(str(other.id))
+            for key in [f"alt+{index + 1}", *" more"]:
+                app.post_message(events.Key("space" if key == " " else key, key if len(key) == 1 else None))
+            await wait_for(pilot, lambda: screen.session.id == other.id and composer.text.endswith("more"))
+            await pilot.pause(0.1)
+            assert composer.text == f"{other.draft} more"
+            assert store.get_session(shown.id).draft == shown.draft  # the session left keeps its own
+    finally:
+        store.close()
