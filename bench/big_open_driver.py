@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sys
 import threading
@@ -34,7 +33,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .tui_driver import Frames, cpu, make_app, monotonic, ready, rss_kb, send_key, settle, wait_until
+from .tui_driver import Frames, cpu, make_app, monotonic, ready, rss_kb, run_and_report, send_key, settle, wait_until
 
 GAP = 0.03  # seconds between key presses (a fast typist: 33 keys/s)
 TRACE = os.environ.get("BIG_OPEN_TRACE") == "1"  # every frame's conditions, for a look at one case
@@ -262,18 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--profile", metavar="FILE", help="cProfile the run into FILE (pstats format)")
     args = p.parse_args(argv)
-    if args.profile:
-        import cProfile
-
-        profiler = cProfile.Profile()
-        result = profiler.runcall(asyncio.run, mode_open(args))
-        profiler.dump_stats(args.profile)
-    else:
-        result = asyncio.run(mode_open(args))
-    result["pid"] = os.getpid()
-    sys.stdout.write("\n" + json.dumps(result) + "\n")
-    sys.stdout.flush()
-    return 0
+    return run_and_report(mode_open(args), args.profile)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -676,14 +676,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.mode == "hello":
         return mode_hello()
     fn = {"stream": mode_stream, "burst": mode_burst, "input": mode_input, "scale": mode_scale}[args.mode]
-    if args.profile:
+    return run_and_report(fn(args), args.profile)
+
+
+def run_and_report(mode: Coroutine[Any, Any, dict[str, Any]], profile: str | None) -> int:
+    """Run a driver mode (under cProfile into `profile` if given) and print its result as the
+    last JSON line, which run_driver reads."""
+    if profile:
         import cProfile
 
         profiler = cProfile.Profile()
-        result = profiler.runcall(asyncio.run, fn(args))
-        profiler.dump_stats(args.profile)
+        result = profiler.runcall(asyncio.run, mode)
+        profiler.dump_stats(profile)
     else:
-        result = asyncio.run(fn(args))
+        result = asyncio.run(mode)
     result["pid"] = os.getpid()
     sys.stdout.write("\n" + json.dumps(result) + "\n")
     sys.stdout.flush()
